@@ -1,0 +1,338 @@
+//! The IP stack's AT# command set (ch. 2 to 8).
+//!
+//! Parameters are handled from the table in [`super::parameters`]: `AT#X=v`
+//! validates and stores (p.53: "stored in non-volatile memory at once"),
+//! `AT#X?` reads back `#X: v` (p.49). Chapter-5 parameters take a socket id:
+//! `AT#X=id,v` sets, `AT#X=id` reads (p.30). Everything else is plain code.
+
+use std::time::Instant;
+
+use super::parameters::{self, split_args, validate, Arg, Parameter, Value, SOCKETS};
+use super::radio::{Bearer, Event, Session};
+use super::result::Final;
+use super::{Error, Mode, Modem, Outcome, TextTarget, Timed, STEP};
+
+/// Ch. 9 error codes used here.
+pub mod code {
+    pub const UNKNOWN_COMMAND: u32 = 34817;
+    pub const SYNTAX: u32 = 34819;
+    pub const BAD_VALUE: u32 = 34882;
+    pub const ALREADY_RUNNING: u32 = 35840;
+    pub const NOT_ATTACHED: u32 = 35865;
+    pub const NOT_ACTIVE: u32 = 35867;
+    pub const BAD_CONFIGURATION: u32 = 36929;
+    pub const SERVICE_RUNNING: u32 = 37123;
+    pub const RESOURCE_UNAVAILABLE: u32 = 36872;
+}
+
+/// Most addresses RECiADD keeps (p.18: "the 11th and subsequent addresses
+/// will be ignored").
+pub const MAX_RECIPIENTS: usize = 10;
+/// Longest BODYi and longest single address (p.18: 120 characters).
+pub const MAX_TEXT: usize = 120;
+
+/// Commands of the IP services (ch. 3 to 7) that need an IP link.
+const SERVICE_COMMANDS: &[&str] = &[
+    "GETMAIL",
+    "SENDMAIL1",
+    "SENDMAIL2",
+    "SENDMAIL3",
+    "PUTMAIL",
+    "FTPGET",
+    "FTPPUT",
+    "LTCPSTART",
+    "LTCPSTOP",
+    "OTCP",
+    "LUDPSTART",
+    "LUDPSTOP",
+    "OUDP",
+    "PING",
+];
+
+impl Modem {
+    /// Key of a parameter in the store (`TCPPORT.2` for socket 2).
+    fn key(param: &Parameter, socket: Option<u8>) -> String {
+        match socket {
+            Some(id) if param.per_socket => format!("{}.{id}", param.name),
+            _ => param.name.to_string(),
+        }
+    }
+
+    /// Current value of a parameter (its default unless set).
+    pub(crate) fn param(&self, name: &str, socket: Option<u8>) -> Value {
+        let Some(p) = parameters::find(name) else { return Value::Text(String::new()) };
+        let socket = if p.per_socket { Some(socket.unwrap_or(1)) } else { None };
+        self.flash.stored.parameters.get(&Self::key(p, socket)).cloned().unwrap_or_else(|| p.default.value())
+    }
+
+    fn store(&mut self, p: &Parameter, socket: Option<u8>, value: Value) -> Outcome {
+        let key = Self::key(p, socket);
+        if value == p.default.value() {
+            self.flash.stored.parameters.remove(&key);
+        } else {
+            self.flash.stored.parameters.insert(key, value);
+        }
+        self.commit()
+    }
+
+    /// A service holds the stack's TCP resources (p.53: parameters may be set
+    /// online "only if no application process is running").
+    fn service_running(&self) -> bool {
+        false
+    }
+
+    /// One AT# command: the text after `#`.
+    pub(crate) fn stack_command(&mut self, cmd: &str, now: Instant) -> Outcome {
+        // The stack answers nothing of its own until AT+WOPEN=1; the core
+        // then rejects AT# commands as unknown (`ERROR`, public driver code).
+        if !self.stack_open() {
+            return Outcome::Error(Error::Plain);
+        }
+        let name_end = cmd.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(cmd.len());
+        let name = cmd[..name_end].to_ascii_uppercase();
+        let rest = &cmd[name_end..];
+
+        if let Some(p) = parameters::find(&name) {
+            return self.parameter_command(p, rest);
+        }
+        if let Some(i) = name.strip_prefix("REC").and_then(|r| r.strip_suffix("ADD")) {
+            if let Some(i) = mail_index(i) {
+                return self.start_text_entry(TextTarget::RecAdd(i), rest);
+            }
+        }
+        if let Some(outcome) = self.display_command(&name, rest) {
+            return outcome;
+        }
+        if !rest.is_empty() && !matches!(name.as_str(), "LTCPSTART" | "LTCPSTOP" | "OTCP") {
+            return Outcome::Error(Error::Stack(code::SYNTAX));
+        }
+        match name.as_str() {
+            "CONNECTIONSTART" => self.connection_start(now),
+            "CONNECTIONSTOP" => self.connection_stop(),
+            "ACCEPT" => self.accept(now),
+            "DELFLASH" => self.delflash(),
+            n if SERVICE_COMMANDS.contains(&n) => self.service_command(n),
+            _ => Outcome::Error(Error::Stack(code::UNKNOWN_COMMAND)),
+        }
+    }
+
+    fn parameter_command(&mut self, p: &'static Parameter, rest: &str) -> Outcome {
+        // AT#BODYi<CR> starts multi-line entry (p.18).
+        if rest.is_empty() {
+            if let Some(i) = p.name.strip_prefix("BODY").and_then(mail_index) {
+                return self.start_text_entry(TextTarget::Body(i), rest);
+            }
+            return Outcome::Error(Error::Stack(code::SYNTAX));
+        }
+        if rest == "?" {
+            let sockets: Vec<Option<u8>> =
+                if p.per_socket { SOCKETS.iter().map(|s| Some(*s)).collect() } else { vec![None] };
+            for socket in sockets {
+                let line = self.read_line(p, socket);
+                self.format().stack_info(&mut self.out, &line);
+            }
+            return Outcome::Continue;
+        }
+        if rest == "=?" {
+            return Outcome::Continue;
+        }
+        let Some(args) = rest.strip_prefix('=') else {
+            return Outcome::Error(Error::Stack(code::SYNTAX));
+        };
+        let args = match split_args(args) {
+            Ok(a) => a,
+            Err(r) => return Outcome::Error(Error::Stack(r.code())),
+        };
+        if p.per_socket {
+            return self.socket_parameter(p, &args);
+        }
+        if args.len() != 1 {
+            return Outcome::Error(Error::Stack(code::SYNTAX));
+        }
+        self.set(p, None, &args[0])
+    }
+
+    /// Chapter 5 forms: `AT#X=id` reads socket `id`, `AT#X=id,value` sets it.
+    /// Firmware before rev C had one socket and no id (`AT#TCPPORT=23`,
+    /// `AT#TCPSERV="host"`, seen in public driver code): a single argument
+    /// that is quoted, or is not a socket id, sets socket 1.
+    fn socket_parameter(&mut self, p: &'static Parameter, args: &[Arg]) -> Outcome {
+        match args {
+            [id] if !id.quoted && socket_id(&id.text).is_some() => {
+                let line = self.read_line(p, socket_id(&id.text));
+                self.format().stack_info(&mut self.out, &line);
+                Outcome::Continue
+            }
+            [value] => self.set(p, Some(1), value),
+            [id, value] => match socket_id(&id.text) {
+                Some(s) => self.set(p, Some(s), value),
+                None => Outcome::Error(Error::Stack(code::BAD_VALUE)),
+            },
+            _ => Outcome::Error(Error::Stack(code::SYNTAX)),
+        }
+    }
+
+    fn set(&mut self, p: &'static Parameter, socket: Option<u8>, arg: &Arg) -> Outcome {
+        if self.service_running() {
+            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+        }
+        // RECi="x" sets one address and resets the others (p.18).
+        let value = match validate(p, arg) {
+            Ok(Value::Text(t)) if p.name.starts_with("REC") => {
+                Value::List(if t.is_empty() { Vec::new() } else { vec![t] })
+            }
+            Ok(v) => v,
+            Err(r) => return Outcome::Error(Error::Stack(r.code())),
+        };
+        self.store(p, socket, value)
+    }
+
+    /// `#X: value` (p.49); chapter-5 parameters show their socket id first.
+    pub(crate) fn read_line(&self, p: &Parameter, socket: Option<u8>) -> String {
+        let value = self.param(p.name, socket).display(p.domain);
+        match socket {
+            Some(id) if p.per_socket => format!("#{}: {id},{value}", p.name),
+            _ => format!("#{}: {value}", p.name),
+        }
+    }
+
+    fn start_text_entry(&mut self, target: TextTarget, rest: &str) -> Outcome {
+        if !rest.is_empty() {
+            return Outcome::Error(Error::Stack(code::SYNTAX));
+        }
+        if self.service_running() {
+            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+        }
+        self.mode = Mode::TextEntry { target, text: Vec::new() };
+        Outcome::Deferred
+    }
+
+    /// Ctrl-Z received: store the text. BODYi keeps its first 120 characters;
+    /// RECiADD keeps the first ten addresses, one per line (p.18).
+    pub(crate) fn finish_text_entry(&mut self, target: TextTarget, text: &[u8]) {
+        let text = String::from_utf8_lossy(text);
+        let (name, value) = match target {
+            TextTarget::Body(i) => {
+                let body: String = text.chars().take(MAX_TEXT).collect();
+                (format!("BODY{i}"), Value::Text(body))
+            }
+            TextTarget::RecAdd(i) => {
+                let addresses: Vec<String> = text
+                    .split(['\r', '\n'])
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .take(MAX_RECIPIENTS)
+                    .map(|a| a.chars().take(MAX_TEXT).collect())
+                    .collect();
+                (format!("REC{i}"), Value::List(addresses))
+            }
+        };
+        let p = parameters::find(&name).expect("BODYi and RECi are in the table");
+        let outcome = self.store(p, None, value);
+        let f = self.format();
+        match outcome {
+            Outcome::Error(Error::Stack(c)) => f.stack_error(&mut self.out, c),
+            _ => f.final_result(&mut self.out, Final::Ok),
+        }
+    }
+
+    /// `AT#CONNECTIONSTART` (p.13-14): GPRS or GSM per GPRSMODE.
+    fn connection_start(&mut self, now: Instant) -> Outcome {
+        match self.radio.session {
+            Session::Idle => {}
+            _ => return Outcome::Error(Error::Stack(code::ALREADY_RUNNING)),
+        }
+        if !self.radio.creg_stat().is_registered() {
+            return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
+        }
+        if self.param_int("GPRSMODE") == 1 {
+            if self.radio.cgreg_stat() == crate::scenario::Registration::NotRegistered {
+                return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
+            }
+            self.radio.session = Session::Checking;
+            self.mode = Mode::Busy;
+            self.schedule(now + STEP, Timed::Radio(Event::GprsActivation));
+            Outcome::Deferred
+        } else {
+            let number = self.selected_dial_number();
+            if number.is_empty() {
+                return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION));
+            }
+            self.mode = Mode::Busy;
+            self.dial_gsm(&number, now);
+            Outcome::Deferred
+        }
+    }
+
+    /// `AT#CONNECTIONSTOP` (p.12): `OK` once the line is released.
+    fn connection_stop(&mut self) -> Outcome {
+        self.radio.session = Session::Idle;
+        self.radio.call = None;
+        Outcome::Continue
+    }
+
+    /// `AT#ACCEPT` (p.12): answer the ringing call; `OK`, then `CONNECT`,
+    /// the address and the PPP message follow as the call comes up.
+    fn accept(&mut self, now: Instant) -> Outcome {
+        if self.radio.call.take().is_none() {
+            return Outcome::Final(Final::NoCarrier);
+        }
+        self.format().final_result(&mut self.out, Final::Ok);
+        self.radio.session = Session::Checking;
+        self.mode = Mode::Busy;
+        self.schedule(now + STEP, Timed::Radio(Event::GsmConnected { answered: true }));
+        Outcome::Deferred
+    }
+
+    /// `AT#DELFLASH` (ch. 8; page not recovered): every AT# parameter back to
+    /// its default, `OK`.
+    fn delflash(&mut self) -> Outcome {
+        if self.service_running() {
+            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+        }
+        self.flash.stored.parameters.clear();
+        self.commit()
+    }
+
+    /// The IP services of ch. 3 to 7 need an IP link first ("once an IP link
+    /// is established"); the services themselves are not modelled by this
+    /// emulator version, which says so on stderr and answers the stack's
+    /// "internal resource unavailable" error rather than pretend.
+    fn service_command(&mut self, name: &str) -> Outcome {
+        match self.radio.session {
+            Session::Connected { .. } => {
+                eprintln!("mtg-emulator: AT#{name} is not modelled by this emulator version");
+                Outcome::Error(Error::Stack(code::RESOURCE_UNAVAILABLE))
+            }
+            _ => Outcome::Error(Error::Stack(code::NOT_ACTIVE)),
+        }
+    }
+
+    /// `#DISPLAYIP` lines (p.15), in the form real units print ([code]:
+    /// `#MY IP: "…"`), or `None` when no address has been attributed.
+    pub(crate) fn display_ip(&self) -> Option<Vec<String>> {
+        match &self.radio.session {
+            Session::Connected { bearer, my_ip, peer_ip } => {
+                let mut lines = vec![format!("#MY IP: \"{my_ip}\""), format!("#PEER IP: \"{peer_ip}\"")];
+                if *bearer == Bearer::Gprs {
+                    lines.push("#GATEWAY IP: \"0.0.0.0\"".into());
+                }
+                Some(lines)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn mail_index(s: &str) -> Option<u8> {
+    match s {
+        "1" => Some(1),
+        "2" => Some(2),
+        "3" => Some(3),
+        _ => None,
+    }
+}
+
+fn socket_id(s: &str) -> Option<u8> {
+    SOCKETS.iter().copied().find(|id| s == id.to_string())
+}

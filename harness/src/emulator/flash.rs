@@ -1,0 +1,144 @@
+//! The persistent parameter store ("flash").
+//!
+//! Manual p.53: a parameter set offline is "stored in non-volatile memory at
+//! once". The emulator keeps its store in one JSON file, rewritten atomically
+//! (write to a temporary file in the same directory, then rename) after every
+//! change, so a killed emulator never leaves a torn store and a restart on the
+//! same file finds every value. A store that cannot be written answers
+//! `#CME ERROR: 34824` ("EEPROM write failed", ch. 9).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::parameters::Value;
+
+/// Settings of the GSM core that `AT&W` saves and `ATZ` restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    pub echo: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+    pub cmee: u8,
+    pub s0: u8,
+    pub ipr: u32,
+    pub ifc: (u8, u8),
+    pub clip: u8,
+    pub crc: u8,
+    pub creg: u8,
+    pub cgreg: u8,
+}
+
+impl Default for Profile {
+    /// `AT&F` values of a Wavecom core: echo on, verbose, results shown,
+    /// errors as plain `ERROR`, no automatic answer, 115200 bit/s, RTS/CTS.
+    fn default() -> Self {
+        Profile {
+            echo: true,
+            verbose: true,
+            quiet: false,
+            cmee: 0,
+            s0: 0,
+            ipr: 115200,
+            ifc: (2, 2),
+            clip: 0,
+            crc: 0,
+            creg: 0,
+            cgreg: 0,
+        }
+    }
+}
+
+/// Everything that survives a power cycle.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Stored {
+    /// AT# parameters that differ from their default, keyed by mnemonic
+    /// (`TCPPORT.2` for socket 2 of a chapter-5 parameter).
+    pub parameters: BTreeMap<String, Value>,
+    /// `AT+WOPEN` (Wavecom keeps it across resets).
+    pub wopen: u8,
+    /// `AT+WIND` indication mask.
+    pub wind: u32,
+    /// The profile saved by `AT&W`.
+    pub profile: Profile,
+    /// PDP contexts of `AT+CGDCONT`: cid → (type, APN).
+    pub contexts: BTreeMap<u8, (String, String)>,
+}
+
+/// Where the store lives.
+#[derive(Debug)]
+pub struct Flash {
+    path: Option<PathBuf>,
+    pub stored: Stored,
+}
+
+/// A store that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {cause}")]
+pub struct FlashError {
+    pub path: PathBuf,
+    pub cause: String,
+}
+
+impl Flash {
+    /// Open the store at `path` (created on first write), or an in-memory one.
+    pub fn open(path: Option<&Path>) -> Result<Flash, FlashError> {
+        let Some(path) = path else {
+            return Ok(Flash { path: None, stored: Stored::default() });
+        };
+        let stored = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| FlashError {
+                path: path.to_path_buf(),
+                cause: format!("not a parameter store ({e}); delete it or pick another --flash file"),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored::default(),
+            Err(e) => return Err(FlashError { path: path.to_path_buf(), cause: e.to_string() }),
+        };
+        Ok(Flash { path: Some(path.to_path_buf()), stored })
+    }
+
+    /// Write the store atomically.
+    pub fn commit(&self) -> Result<(), FlashError> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let err = |cause: String| FlashError { path: path.clone(), cause };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let json = serde_json::to_vec_pretty(&self.stored).map_err(|e| err(e.to_string()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| err(e.to_string()))?;
+        tmp.write_all(&json).map_err(|e| err(e.to_string()))?;
+        tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survives_reopen_and_rejects_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flash.json");
+        let mut flash = Flash::open(Some(&path)).unwrap();
+        flash.stored.parameters.insert("REDIALCOUNT".into(), Value::Int(14));
+        flash.stored.wopen = 1;
+        flash.commit().unwrap();
+        let again = Flash::open(Some(&path)).unwrap();
+        assert_eq!(again.stored, flash.stored);
+
+        std::fs::write(&path, b"\x00junk").unwrap();
+        let err = Flash::open(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("not a parameter store"), "{err}");
+    }
+}

@@ -1,0 +1,441 @@
+//! The GSM core commands hosts send around the IP stack: V.250 basic commands
+//! and the 3GPP TS 27.007 / Wavecom extended commands used by the manual's
+//! examples (App. A p.44: `AT+WOPEN`, `AT+CPIN`, `AT+CGREG`) and by public
+//! client code for these units (`ATZE0`, `AT+CMEE=1`, `AT+CSQ`, `AT+CGATT=1`,
+//! `AT+CGDCONT`, `AT+CFUN`, `AT+WIND`).
+
+use std::time::Instant;
+
+use super::flash::Profile;
+use super::identity;
+use super::result::Final;
+use super::{Error, Modem, Outcome, Timed, STEP};
+use crate::scenario::SimState;
+
+/// `+CME ERROR` codes of 27.007 §9.2 used here.
+const CME_NOT_ALLOWED: u32 = 3;
+const CME_SIM_NOT_INSERTED: u32 = 10;
+const CME_SIM_PIN_REQUIRED: u32 = 11;
+const CME_INCORRECT_PASSWORD: u32 = 16;
+const CME_NO_NETWORK: u32 = 30;
+
+/// Bit rates `AT+IPR` accepts (0 = autobaud).
+const RATES: [u32; 11] = [0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
+
+/// The PIN the emulated SIM accepts when `emulator: {sim: pin-required}`.
+pub const SIM_PIN: &str = "0000";
+
+/// The form of an extended command.
+enum Form<'a> {
+    /// `AT+X`
+    Action,
+    /// `AT+X?`
+    Read,
+    /// `AT+X=?`
+    Test,
+    /// `AT+X=args`
+    Set(&'a str),
+}
+
+fn form(rest: &str) -> Option<Form<'_>> {
+    match rest {
+        "" => Some(Form::Action),
+        "?" => Some(Form::Read),
+        "=?" => Some(Form::Test),
+        _ => rest.strip_prefix('=').map(Form::Set),
+    }
+}
+
+impl Modem {
+    /// An error for a bad argument of an extended command: `+CME ERROR: 3`
+    /// with `AT+CMEE=1`, `ERROR` otherwise.
+    fn bad_arg(&self) -> Outcome {
+        Outcome::Error(Error::Gsm(CME_NOT_ALLOWED))
+    }
+
+    /// One V.250 basic command at the start of `s`; returns the rest of the line.
+    pub(crate) fn basic<'a>(&mut self, s: &'a str, now: Instant) -> (Outcome, &'a str) {
+        let bytes = s.as_bytes();
+        if !bytes[0].is_ascii() || bytes.get(1).is_some_and(|b| !b.is_ascii()) && bytes[0] == b'&' {
+            return (Outcome::Error(Error::Plain), "");
+        }
+        let letter = bytes[0].to_ascii_uppercase();
+        // `&F`, `&W`, …: the letter after `&`.
+        let (name, mut i) = if letter == b'&' && bytes.len() > 1 {
+            (format!("&{}", bytes[1].to_ascii_uppercase() as char), 2)
+        } else {
+            ((letter as char).to_string(), 1)
+        };
+        if name == "D" {
+            // Dialling takes the rest of the line (V.250 §6.3.1).
+            return (self.dial(&s[1..]), "");
+        }
+        if name == "S" {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let reg = &s[start..i];
+            let tail = &s[i..];
+            if let Some(t) = tail.strip_prefix('?') {
+                return (self.s_read(reg), t);
+            }
+            if let Some(t) = tail.strip_prefix('=') {
+                let end = t.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(t.len());
+                return (self.s_set(reg, &t[..end]), &t[end..]);
+            }
+            return (Outcome::Error(Error::Plain), "");
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let value: Option<u32> = s[start..i].parse().ok();
+        let rest = &s[i..];
+        let n = value.unwrap_or(0);
+        let outcome = match name.as_str() {
+            "E" if n <= 1 => {
+                self.settings.echo = n == 1;
+                Outcome::Continue
+            }
+            "V" if n <= 1 => {
+                self.settings.verbose = n == 1;
+                Outcome::Continue
+            }
+            "Q" if n <= 1 => {
+                self.settings.quiet = n == 1;
+                Outcome::Continue
+            }
+            "Z" if n == 0 => {
+                self.settings = self.flash.stored.profile.clone();
+                Outcome::Continue
+            }
+            "&F" if n == 0 => {
+                self.settings = Profile::default();
+                Outcome::Continue
+            }
+            "&W" if n == 0 => {
+                self.flash.stored.profile = self.settings.clone();
+                match self.commit() {
+                    Outcome::Continue => Outcome::Continue,
+                    _ => Outcome::Error(Error::Plain),
+                }
+            }
+            "I" => self.identify(n),
+            "H" if n == 0 => {
+                self.radio.call = None;
+                if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gsm, .. } = self.radio.session {
+                    self.radio.session = super::radio::Session::Idle;
+                }
+                Outcome::Continue
+            }
+            "A" => {
+                // The GSM core answers a data call in transparent mode; the
+                // IP stack answers with AT#ACCEPT (p.12).
+                if self.radio.call.take().is_some() {
+                    Outcome::Final(Final::Connect(9600))
+                } else {
+                    Outcome::Final(Final::NoCarrier)
+                }
+            }
+            // Accepted and without effect on this model, as on the unit.
+            "&C" | "&D" | "&K" | "&S" | "X" | "L" | "M" => Outcome::Continue,
+            _ => Outcome::Error(Error::Plain),
+        };
+        let _ = now;
+        (outcome, rest)
+    }
+
+    fn identify(&mut self, n: u32) -> Outcome {
+        let f = self.format();
+        match n {
+            0 => {
+                f.gsm_info(&mut self.out, identity::MANUFACTURER);
+                f.gsm_info(&mut self.out, identity::MODEL);
+            }
+            3 => f.gsm_info(&mut self.out, identity::REVISION),
+            _ => return Outcome::Error(Error::Plain),
+        }
+        Outcome::Continue
+    }
+
+    fn s_read(&mut self, reg: &str) -> Outcome {
+        match reg {
+            "0" => {
+                let text = format!("{:03}", self.settings.s0);
+                self.format().gsm_info(&mut self.out, &text);
+                Outcome::Continue
+            }
+            _ => Outcome::Error(Error::Plain),
+        }
+    }
+
+    fn s_set(&mut self, reg: &str, value: &str) -> Outcome {
+        match (reg, value.parse::<u16>()) {
+            ("0", Ok(n)) if n <= 255 => {
+                self.settings.s0 = n as u8;
+                Outcome::Continue
+            }
+            _ => Outcome::Error(Error::Plain),
+        }
+    }
+
+    /// `ATD`: outgoing calls other than the stack's are not modelled; a
+    /// voice or data call to nowhere gets `NO CARRIER`.
+    fn dial(&mut self, _number: &str) -> Outcome {
+        if !self.radio.creg_stat().is_registered() {
+            return Outcome::Final(Final::NoCarrier);
+        }
+        Outcome::Final(Final::NoCarrier)
+    }
+
+    /// One extended command (`+NAME…` without the `+`).
+    pub(crate) fn extended(&mut self, cmd: &str, now: Instant) -> Outcome {
+        let name_end = cmd.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(cmd.len());
+        let name = cmd[..name_end].to_ascii_uppercase();
+        let Some(form) = form(&cmd[name_end..]) else {
+            return Outcome::Error(Error::Plain);
+        };
+        let f = self.format();
+        match (name.as_str(), form) {
+            ("CGMI", Form::Action) => self.info(identity::MANUFACTURER),
+            ("CGMM" | "GMM", Form::Action) => self.info(identity::MODEL),
+            ("CGMR" | "GMR", Form::Action) => self.info(identity::REVISION),
+            ("CGSN" | "GSN", Form::Action) => self.info(identity::IMEI),
+            ("CGMI" | "CGMM" | "GMM" | "CGMR" | "GMR" | "CGSN" | "GSN", Form::Test) => Outcome::Continue,
+
+            // +WOPEN: start the IP stack application (ch. 1 "Open TCP/IP Stack").
+            ("WOPEN", Form::Read) => self.info(&format!("+WOPEN: {}", self.flash.stored.wopen)),
+            ("WOPEN", Form::Test) => self.info("+WOPEN: (0-1)"),
+            ("WOPEN", Form::Set(v)) => match v.trim() {
+                "0" | "1" => {
+                    self.flash.stored.wopen = u8::from(v.trim() == "1");
+                    if self.flash.stored.wopen == 0 {
+                        self.radio.session = super::radio::Session::Idle;
+                    }
+                    self.commit()
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("CMEE", Form::Read) => self.info(&format!("+CMEE: {}", self.settings.cmee)),
+            ("CMEE", Form::Test) => self.info("+CMEE: (0-1)"),
+            ("CMEE", Form::Set(v)) => match v.trim() {
+                "0" | "1" => {
+                    self.settings.cmee = v.trim().parse().unwrap_or(0);
+                    Outcome::Continue
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("CPIN", Form::Read) => match self.radio.sim {
+                SimState::Ready => self.info("+CPIN: READY"),
+                SimState::PinRequired => self.info("+CPIN: SIM PIN"),
+                SimState::Absent => Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
+            },
+            ("CPIN", Form::Set(v)) => match self.radio.sim {
+                SimState::Absent => Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
+                // Public driver code treats `+CME ERROR: 3` as "PIN already entered".
+                SimState::Ready => Outcome::Error(Error::Gsm(CME_NOT_ALLOWED)),
+                SimState::PinRequired => {
+                    if v.trim().trim_matches('"') == SIM_PIN {
+                        self.radio.sim = SimState::Ready;
+                        self.report_registration();
+                        Outcome::Continue
+                    } else {
+                        Outcome::Error(Error::Gsm(CME_INCORRECT_PASSWORD))
+                    }
+                }
+            },
+            ("CPIN", Form::Test) => Outcome::Continue,
+
+            ("CREG" | "CGREG", Form::Read) => {
+                let (mode, stat) = if name == "CREG" {
+                    (self.settings.creg, self.radio.creg_stat())
+                } else {
+                    (self.settings.cgreg, self.radio.cgreg_stat())
+                };
+                self.info(&format!("+{name}: {mode},{}", stat.stat()))
+            }
+            ("CREG" | "CGREG", Form::Test) => self.info(&format!("+{name}: (0-2)")),
+            ("CREG" | "CGREG", Form::Set(v)) => match v.trim().parse::<u8>() {
+                Ok(n) if n <= 2 => {
+                    if name == "CREG" {
+                        self.settings.creg = n;
+                    } else {
+                        self.settings.cgreg = n;
+                    }
+                    Outcome::Continue
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("CSQ", Form::Action) => self.info(&format!("+CSQ: {},99", self.radio.rssi)),
+            ("CSQ", Form::Test) => self.info("+CSQ: (0-31,99),(0-7,99)"),
+
+            ("CGATT", Form::Read) => self.info(&format!("+CGATT: {}", u8::from(self.radio.attached))),
+            ("CGATT", Form::Test) => self.info("+CGATT: (0-1)"),
+            ("CGATT", Form::Set(v)) => match v.trim() {
+                "1" => {
+                    match self.radio.sim {
+                        SimState::Absent => return Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
+                        SimState::PinRequired => return Outcome::Error(Error::Gsm(CME_SIM_PIN_REQUIRED)),
+                        SimState::Ready => {}
+                    }
+                    if !self.radio.creg_stat().is_registered() || !self.radio.gprs_network.is_registered() {
+                        return Outcome::Error(Error::Gsm(CME_NO_NETWORK));
+                    }
+                    self.radio.attached = true;
+                    // The unsolicited +CGREG follows the OK (drivers wait for it).
+                    self.schedule_cgreg(now);
+                    Outcome::Continue
+                }
+                "0" => {
+                    self.radio.attached = false;
+                    if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gprs, .. } =
+                        self.radio.session
+                    {
+                        self.radio.session = super::radio::Session::Idle;
+                    }
+                    self.schedule_cgreg(now);
+                    Outcome::Continue
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("CGDCONT", Form::Read) => {
+                let lines: Vec<String> = self
+                    .flash
+                    .stored
+                    .contexts
+                    .iter()
+                    .map(|(cid, (kind, apn))| format!("+CGDCONT: {cid},\"{kind}\",\"{apn}\",\"0.0.0.0\",0,0"))
+                    .collect();
+                for l in lines {
+                    f.gsm_info(&mut self.out, &l);
+                }
+                Outcome::Continue
+            }
+            ("CGDCONT", Form::Test) => self.info("+CGDCONT: (1-4),\"IP\",,,(0-1),(0-1)"),
+            ("CGDCONT", Form::Set(v)) => self.cgdcont(v),
+
+            ("CFUN", Form::Read) => self.info(&format!("+CFUN: {}", self.radio.cfun)),
+            ("CFUN", Form::Test) => self.info("+CFUN: (0-1)"),
+            ("CFUN", Form::Set(v)) => match v.trim() {
+                "1" | "1,1" => {
+                    // A restart of the GSM core: settings from the profile,
+                    // session dropped, +WIND indications as the mask asks.
+                    self.radio.cfun = 1;
+                    self.settings = self.flash.stored.profile.clone();
+                    self.radio.session = super::radio::Session::Idle;
+                    self.radio.attached = false;
+                    self.radio.call = None;
+                    self.schedule(now + STEP, Timed::Radio(super::radio::Event::Ready));
+                    Outcome::Continue
+                }
+                "0" => {
+                    self.radio.cfun = 0;
+                    self.radio.attached = false;
+                    self.radio.session = super::radio::Session::Idle;
+                    Outcome::Continue
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("WIND", Form::Read) => self.info(&format!("+WIND: {}", self.flash.stored.wind)),
+            ("WIND", Form::Test) => self.info("+WIND: (0-4095)"),
+            ("WIND", Form::Set(v)) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= 4095 => {
+                    self.flash.stored.wind = n;
+                    self.commit()
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("IPR", Form::Read) => self.info(&format!("+IPR: {}", self.settings.ipr)),
+            ("IPR", Form::Test) => self.info("+IPR: (0,300,600,1200,2400,4800,9600,19200,38400,57600,115200)"),
+            ("IPR", Form::Set(v)) => match v.trim().parse::<u32>() {
+                Ok(n) if RATES.contains(&n) => {
+                    self.settings.ipr = n;
+                    Outcome::Continue
+                }
+                _ => self.bad_arg(),
+            },
+
+            ("IFC", Form::Read) => self.info(&format!("+IFC: {},{}", self.settings.ifc.0, self.settings.ifc.1)),
+            ("IFC", Form::Test) => self.info("+IFC: (0,2),(0,2)"),
+            ("IFC", Form::Set(v)) => {
+                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                let ok = |s: &str| matches!(s, "0" | "2");
+                match parts.as_slice() {
+                    [a] if ok(a) => {
+                        self.settings.ifc.0 = a.parse().unwrap_or(0);
+                        Outcome::Continue
+                    }
+                    [a, b] if ok(a) && ok(b) => {
+                        self.settings.ifc = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
+                        Outcome::Continue
+                    }
+                    _ => self.bad_arg(),
+                }
+            }
+
+            ("CLIP", Form::Read) => self.info(&format!("+CLIP: {},1", self.settings.clip)),
+            ("CLIP", Form::Test) => self.info("+CLIP: (0-1)"),
+            ("CRC", Form::Read) => self.info(&format!("+CRC: {}", self.settings.crc)),
+            ("CRC", Form::Test) => self.info("+CRC: (0-1)"),
+            ("CLIP" | "CRC", Form::Set(v)) => match v.trim() {
+                "0" | "1" => {
+                    let n = u8::from(v.trim() == "1");
+                    if name == "CLIP" {
+                        self.settings.clip = n;
+                    } else {
+                        self.settings.crc = n;
+                    }
+                    Outcome::Continue
+                }
+                _ => self.bad_arg(),
+            },
+            _ => Outcome::Error(Error::Plain),
+        }
+    }
+
+    fn info(&mut self, text: &str) -> Outcome {
+        self.format().gsm_info(&mut self.out, text);
+        Outcome::Continue
+    }
+
+    fn schedule_cgreg(&mut self, now: Instant) {
+        if self.settings.cgreg > 0 {
+            let mut line = Vec::new();
+            let text = format!("+CGREG: {}", self.radio.cgreg_stat().stat());
+            self.format().gsm_info(&mut line, &text);
+            self.schedule(now + STEP, Timed::Emit(line));
+        }
+    }
+
+    /// `AT+CGDCONT=<cid>[,"<type>","<apn>"]`; `AT+CGDCONT=<cid>` deletes.
+    fn cgdcont(&mut self, args: &str) -> Outcome {
+        let Ok(parts) = super::parameters::split_args(args) else {
+            return self.bad_arg();
+        };
+        let cid = match parts[0].text.parse::<u8>() {
+            Ok(c) if (1..=4).contains(&c) => c,
+            _ => return self.bad_arg(),
+        };
+        if parts.len() == 1 {
+            self.flash.stored.contexts.remove(&cid);
+            return self.commit();
+        }
+        let kind = parts[1].text.to_ascii_uppercase();
+        if kind != "IP" {
+            return self.bad_arg();
+        }
+        let apn = parts.get(2).map(|a| a.text.clone()).unwrap_or_default();
+        if apn.len() > 100 {
+            return self.bad_arg();
+        }
+        self.flash.stored.contexts.insert(cid, (kind, apn));
+        self.commit()
+    }
+}

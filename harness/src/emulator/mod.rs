@@ -1,0 +1,355 @@
+//! The reference emulator: a software model of the modem's AT interpreter.
+//!
+//! [`Modem`] is a synchronous state machine fed with the bytes the host
+//! sends; it produces the bytes the unit would answer. Time enters only
+//! through `now` arguments and [`Modem::next_timer`], so the same input gives
+//! the same output (which is what the fuzz target and the goldens rely on).
+//! [`serve`] runs a modem on any byte stream.
+//!
+//! - [`line`]: command-line assembly (prefix, backspace, line ends, overlong lines);
+//! - [`result`]: result codes and framing (`ATV`, `ATQ`, `AT+CMEE`);
+//! - [`gsm`]: the GSM 07.07 / Wavecom core commands hosts send around the IP stack;
+//! - [`commands`]: the IP stack's AT# commands (parameters, actions);
+//! - [`parameters`]: the AT# parameter table (domain, default, display groups);
+//! - [`display`]: the display commands (`#VPHY` … `#VALL`);
+//! - [`radio`]: the simulated radio side (registration, calls, GPRS sessions);
+//! - [`flash`]: the persistent parameter store;
+//! - [`serve`], [`listen`]: running units on byte streams and TCP connections.
+
+pub mod commands;
+pub mod display;
+pub mod flash;
+pub mod gsm;
+pub mod line;
+pub mod listen;
+pub mod parameters;
+pub mod radio;
+pub mod result;
+pub mod serve;
+
+pub use serve::{serve, ControlRequest};
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::scenario::Control;
+use flash::{Flash, Profile};
+use line::LineAssembler;
+use radio::Radio;
+use result::{Final, Format};
+
+/// How to build an emulated unit.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorConfig {
+    /// The parameter store ("flash"); `None` keeps it in memory only.
+    pub flash: Option<PathBuf>,
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("parameter store {0}")]
+    Flash(#[from] flash::FlashError),
+}
+
+/// What the emulator reports about itself. A physical unit reports its own
+/// values; goldens redact these lines, so only their form is compared.
+pub mod identity {
+    pub const MANUFACTURER: &str = "WAVECOM MODEM";
+    pub const MODEL: &str = "MULTIBAND  900E  1800";
+    pub const REVISION: &str = "651_09gg.Q2406B 1266500 082206 17:06";
+    pub const IMEI: &str = "012345678901237";
+    /// `#VVERSION` (p.39): "<Filename> <File size> <Date and time of generation>".
+    pub const STACK_VERSION: &str = "mtg-emu_W302_V03.02 65536 Jan 20 2006 12:00:00";
+    /// The first line of `#VALL` (p.39 prints "eDsoft-W302-V03.00").
+    pub const STACK_BANNER: &str = "mtg-emu-W302-V03.02";
+}
+
+/// What the line discipline is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    /// Assembling command lines.
+    Command,
+    /// Collecting `AT#BODYi` / `AT#RECiADD` text up to Ctrl-Z (p.18).
+    TextEntry { target: TextTarget, text: Vec<u8> },
+    /// A command is executing (its final result comes from a timer); input
+    /// waits, as in the unit's serial buffer.
+    Busy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextTarget {
+    Body(u8),
+    RecAdd(u8),
+}
+
+/// Something scheduled for later.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Timed {
+    /// Output these bytes (an intermediate line of a running command).
+    Emit(Vec<u8>),
+    /// Run a radio event.
+    Radio(radio::Event),
+    /// The running command has finished: leave [`Mode::Busy`].
+    Done,
+}
+
+/// One emulated unit.
+pub struct Modem {
+    flash: Flash,
+    /// Live GSM settings (`ATE`, `ATV`, …); `ATZ` reloads them from the profile.
+    settings: Profile,
+    line: LineAssembler,
+    last_line: Option<String>,
+    mode: Mode,
+    queued: VecDeque<u8>,
+    out: Vec<u8>,
+    radio: Radio,
+    timers: Vec<(Instant, u64, Timed)>,
+    timer_seq: u64,
+}
+
+/// Delay between the steps of a simulated network procedure. Short, so that
+/// suites run fast, but not zero, so that hosts see the real interleaving.
+pub(crate) const STEP: Duration = Duration::from_millis(20);
+
+impl Modem {
+    pub fn new(config: &EmulatorConfig) -> Result<Modem, EmulatorError> {
+        let flash = Flash::open(config.flash.as_deref())?;
+        let settings = flash.stored.profile.clone();
+        Ok(Modem {
+            flash,
+            settings,
+            line: LineAssembler::default(),
+            last_line: None,
+            mode: Mode::Command,
+            queued: VecDeque::new(),
+            out: Vec::new(),
+            radio: Radio::default(),
+            timers: Vec::new(),
+            timer_seq: 0,
+        })
+    }
+
+    /// Bytes from the host.
+    pub fn receive(&mut self, bytes: &[u8], now: Instant) {
+        for &b in bytes {
+            if self.mode == Mode::Busy {
+                self.queued.push_back(b);
+            } else {
+                self.byte(b, now);
+            }
+        }
+    }
+
+    /// Bytes for the host, produced since the last call.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// When [`Modem::on_timer`] must next be called.
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.timers.iter().map(|(at, _, _)| *at).min()
+    }
+
+    /// Run everything that is due.
+    pub fn on_timer(&mut self, now: Instant) {
+        loop {
+            let due = self
+                .timers
+                .iter()
+                .enumerate()
+                .filter(|(_, (at, _, _))| *at <= now)
+                .min_by_key(|(_, (at, seq, _))| (*at, *seq))
+                .map(|(i, _)| i);
+            let Some(i) = due else { break };
+            let (_, _, timed) = self.timers.remove(i);
+            match timed {
+                Timed::Emit(bytes) => self.out.extend_from_slice(&bytes),
+                Timed::Radio(event) => self.radio_event(event, now),
+                Timed::Done => {
+                    self.mode = Mode::Command;
+                    while self.mode != Mode::Busy {
+                        let Some(b) = self.queued.pop_front() else { break };
+                        self.byte(b, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Apply an emulator control (radio event, fault). `Restart` is handled
+    /// by whoever owns the modem: it builds a new one on the same flash.
+    pub fn control(&mut self, control: &Control, now: Instant) -> Result<(), String> {
+        self.radio_control(control, now)
+    }
+
+    fn format(&self) -> Format {
+        Format { verbose: self.settings.verbose, quiet: self.settings.quiet, cmee: self.settings.cmee }
+    }
+
+    fn schedule(&mut self, at: Instant, timed: Timed) {
+        self.timer_seq += 1;
+        self.timers.push((at, self.timer_seq, timed));
+    }
+
+    fn byte(&mut self, b: u8, now: Instant) {
+        match &mut self.mode {
+            Mode::TextEntry { .. } => self.text_entry_byte(b),
+            Mode::Busy => self.queued.push_back(b),
+            Mode::Command => {
+                if self.settings.echo {
+                    self.out.push(b);
+                }
+                match self.line.push(b) {
+                    line::Event::Pending => {}
+                    line::Event::Line(body) => {
+                        self.last_line = Some(body.clone());
+                        self.execute(&body, now);
+                    }
+                    line::Event::Repeat => {
+                        if let Some(body) = self.last_line.clone() {
+                            self.execute(&body, now);
+                        }
+                    }
+                    line::Event::TooLong { stack } => {
+                        let f = self.format();
+                        if stack && self.stack_open() {
+                            f.stack_error(&mut self.out, 34881);
+                        } else {
+                            f.final_result(&mut self.out, Final::Error);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ctrl-Z ends the entry (p.18). Backspace edits, as on the command line.
+    fn text_entry_byte(&mut self, b: u8) {
+        let Mode::TextEntry { target, text } = &mut self.mode else { return };
+        match b {
+            0x1a => {
+                let (target, text) = (*target, std::mem::take(text));
+                self.mode = Mode::Command;
+                self.finish_text_entry(target, &text);
+            }
+            0x08 | 0x7f => {
+                text.pop();
+                if self.settings.echo {
+                    self.out.push(b);
+                }
+            }
+            _ => {
+                // Bound the buffer: the stored value is bounded anyway (p.18).
+                if text.len() < 4096 {
+                    text.push(b);
+                }
+                if self.settings.echo {
+                    self.out.push(b);
+                }
+            }
+        }
+    }
+
+    /// Execute one command line (the text after `AT`). Basic commands may be
+    /// chained (`ATZE0`), extended `+` commands are separated by `;`
+    /// (`AT+CMEE=1;+CREG=1`), and an AT# command takes the rest of the line.
+    fn execute(&mut self, body: &str, now: Instant) {
+        let mut rest = body.trim_end_matches([' ', '\t']);
+        loop {
+            rest = rest.trim_start_matches([' ', ';']);
+            if rest.is_empty() {
+                break;
+            }
+            let outcome = if let Some(stack) = rest.strip_prefix('#') {
+                let o = self.stack_command(stack, now);
+                rest = "";
+                o
+            } else if rest.starts_with('+') {
+                let end = command_end(rest);
+                let (cmd, tail) = rest.split_at(end);
+                rest = tail;
+                self.extended(&cmd[1..], now)
+            } else {
+                let (o, tail) = self.basic(rest, now);
+                rest = tail;
+                o
+            };
+            match outcome {
+                Outcome::Continue => continue,
+                Outcome::Error(e) => {
+                    let f = self.format();
+                    match e {
+                        Error::Plain => f.final_result(&mut self.out, Final::Error),
+                        Error::Stack(code) => f.stack_error(&mut self.out, code),
+                        Error::Gsm(code) => f.gsm_error(&mut self.out, code),
+                    }
+                    return;
+                }
+                Outcome::Final(r) => {
+                    self.format().final_result(&mut self.out, r);
+                    return;
+                }
+                // The command answers later (timer) or after text entry.
+                Outcome::Deferred => return,
+            }
+        }
+        self.format().final_result(&mut self.out, Final::Ok);
+    }
+
+    fn stack_open(&self) -> bool {
+        self.flash.stored.wopen == 1
+    }
+
+    /// Persist the store; a failed write is the manual's EEPROM error.
+    fn commit(&mut self) -> Outcome {
+        match self.flash.commit() {
+            Ok(()) => Outcome::Continue,
+            Err(e) => {
+                eprintln!("mtg-emulator: {e}");
+                Outcome::Error(Error::Stack(34824))
+            }
+        }
+    }
+}
+
+/// The result of one command of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Done; go on with the next command of the line, `OK` at the end.
+    Continue,
+    /// Stop the line with this error.
+    Error(Error),
+    /// Stop the line with this final result instead of `OK`.
+    Final(Final),
+    /// The final result comes later.
+    Deferred,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Error {
+    /// `ERROR`.
+    Plain,
+    /// `#CME ERROR: <code>` of the IP stack (ch. 9).
+    Stack(u32),
+    /// `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2).
+    Gsm(u32),
+}
+
+/// End of an extended command: the first `;` outside quotes.
+fn command_end(s: &str) -> usize {
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => return i,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+#[cfg(test)]
+mod tests;

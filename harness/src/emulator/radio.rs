@@ -1,0 +1,359 @@
+//! The simulated radio side: SIM, GSM/GPRS registration, incoming calls and
+//! the connection sessions of `AT#CONNECTIONSTART` / `AT#ACCEPT` (ch. 2).
+//!
+//! Only the radio is simulated; everything above IP is real traffic. Radio
+//! events come from scenario steps (`emulator: {ring: …}`) through
+//! [`Modem::control`].
+
+use std::time::{Duration, Instant};
+
+use super::parameters::Value;
+use super::result::{Final, Info};
+use super::{Modem, Timed, STEP};
+use crate::scenario::{Control, GprsFault, Registration, SimState};
+
+/// Time between two rings of an incoming call (a network rings every ~5 s;
+/// shortened so that scenarios stay fast).
+pub const RING_PERIOD: Duration = Duration::from_millis(100);
+
+/// The bearer of a connection session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bearer {
+    Gsm,
+    Gprs,
+}
+
+/// `#VSTATE` states (p.39).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Session {
+    Idle,
+    /// Setting up an outgoing session or answering an incoming call.
+    Checking,
+    Dialing,
+    Authenticating,
+    Connected {
+        bearer: Bearer,
+        my_ip: String,
+        peer_ip: String,
+    },
+}
+
+/// An incoming call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub number: Option<String>,
+    pub rings_left: u32,
+    pub rings: u32,
+}
+
+/// Radio state.
+#[derive(Debug, Clone)]
+pub struct Radio {
+    pub sim: SimState,
+    pub registration: Registration,
+    /// Whether the network offers GPRS service where the unit is.
+    pub gprs_network: Registration,
+    pub attached: bool,
+    pub rssi: u8,
+    pub cfun: u8,
+    pub fault: Option<GprsFault>,
+    pub call: Option<Call>,
+    pub session: Session,
+    pub sessions: u32,
+}
+
+impl Default for Radio {
+    fn default() -> Self {
+        Radio {
+            sim: SimState::Ready,
+            registration: Registration::Home,
+            gprs_network: Registration::Home,
+            attached: false,
+            rssi: 20,
+            cfun: 1,
+            fault: None,
+            call: None,
+            session: Session::Idle,
+            sessions: 0,
+        }
+    }
+}
+
+impl Radio {
+    /// `+CREG` stat as the unit reports it.
+    pub fn creg_stat(&self) -> Registration {
+        if self.cfun == 0 || self.sim != SimState::Ready {
+            Registration::NotRegistered
+        } else {
+            self.registration
+        }
+    }
+
+    /// `+CGREG` stat: registered for GPRS only while attached.
+    pub fn cgreg_stat(&self) -> Registration {
+        if !self.attached || !self.creg_stat().is_registered() {
+            Registration::NotRegistered
+        } else {
+            self.gprs_network
+        }
+    }
+
+    /// A fresh address for a new session (volatile: transcripts redact it).
+    fn next_ip(&mut self, prefix: &str) -> String {
+        self.sessions += 1;
+        format!("{prefix}.{}.{}", self.sessions / 250, self.sessions % 250 + 1)
+    }
+}
+
+/// A radio event due at some time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Ring,
+    /// The GPRS activation requested by `AT#CONNECTIONSTART` completes.
+    GprsActivation,
+    /// A GSM data call is up (`CONNECT 9600`); PPP follows.
+    GsmConnected {
+        answered: bool,
+    },
+    /// The PPP negotiation completes.
+    PppUp {
+        answered: bool,
+    },
+    /// The automatic call-back of ANSWERMODE 2/3 fires (p.7, App. B p.58).
+    CallBack {
+        number: String,
+    },
+    /// The `+WIND: 3`/`+WIND: 4` of a (re)started core.
+    Ready,
+}
+
+impl Modem {
+    pub(crate) fn radio_control(&mut self, control: &Control, now: Instant) -> Result<(), String> {
+        match control {
+            Control::Restart => {
+                Err("restart is performed by the transport (it rebuilds the unit on the same flash)".into())
+            }
+            Control::Ring { number, count } => {
+                if self.radio.call.is_some()
+                    || matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. })
+                {
+                    return Err("a call is already in progress".into());
+                }
+                if *count == 0 {
+                    return Err("ring count must be at least 1".into());
+                }
+                self.radio.call = Some(Call { number: number.clone(), rings_left: *count, rings: 0 });
+                self.schedule(now, Timed::Radio(Event::Ring));
+                Ok(())
+            }
+            Control::RemoteHangup => {
+                if self.radio.call.take().is_some() {
+                    return Ok(());
+                }
+                match self.radio.session {
+                    Session::Connected { bearer: Bearer::Gsm, .. } => {
+                        self.radio.session = Session::Idle;
+                        let f = self.format();
+                        f.final_result(&mut self.out, Final::NoCarrier);
+                        Ok(())
+                    }
+                    _ => Err("no call to hang up".into()),
+                }
+            }
+            Control::Registration(r) => {
+                self.radio.registration = *r;
+                self.report_registration();
+                Ok(())
+            }
+            Control::GprsRegistration(r) => {
+                self.radio.gprs_network = *r;
+                self.report_registration();
+                Ok(())
+            }
+            Control::Signal(rssi) => {
+                if *rssi > 31 && *rssi != 99 {
+                    return Err(format!("rssi {rssi} is not 0..31 or 99"));
+                }
+                self.radio.rssi = *rssi;
+                Ok(())
+            }
+            Control::Sim(s) => {
+                self.radio.sim = *s;
+                Ok(())
+            }
+            Control::GprsFault(f) => {
+                if *f == GprsFault::SessionLost {
+                    if let Session::Connected { bearer: Bearer::Gprs, .. } = self.radio.session {
+                        self.radio.session = Session::Idle;
+                        self.format().stack_error(&mut self.out, 35841);
+                        return Ok(());
+                    }
+                }
+                self.radio.fault = Some(*f);
+                Ok(())
+            }
+            Control::Dtr(_) => Err("the in-process transport models control lines, not the modem core".into()),
+        }
+    }
+
+    /// Unsolicited `+CREG`/`+CGREG` as enabled by their modes (27.007 §7.2, §10.1.19).
+    pub(crate) fn report_registration(&mut self) {
+        let f = self.format();
+        if self.settings.creg > 0 {
+            let line = format!("+CREG: {}", self.radio.creg_stat().stat());
+            f.gsm_info(&mut self.out, &line);
+        }
+        if self.settings.cgreg > 0 {
+            let line = format!("+CGREG: {}", self.radio.cgreg_stat().stat());
+            f.gsm_info(&mut self.out, &line);
+        }
+    }
+
+    pub(crate) fn radio_event(&mut self, event: Event, now: Instant) {
+        let f = self.format();
+        match event {
+            Event::Ring => {
+                let Some(mut call) = self.radio.call.take() else { return };
+                call.rings += 1;
+                call.rings_left -= 1;
+                f.final_result(&mut self.out, Final::Ring);
+                if self.settings.clip == 1 {
+                    let (number, kind) = match &call.number {
+                        Some(n) => (n.clone(), if n.starts_with('+') { 145 } else { 129 }),
+                        None => (String::new(), 128),
+                    };
+                    f.gsm_info(&mut self.out, &format!("+CLIP: \"{number}\",{kind}"));
+                }
+                if self.auto_operation(&call, now) {
+                    return;
+                }
+                if call.rings_left > 0 {
+                    self.schedule(now + RING_PERIOD, Timed::Radio(Event::Ring));
+                    self.radio.call = Some(call);
+                }
+            }
+            Event::GprsActivation => {
+                if let Some(GprsFault::ApnRejected) = self.radio.fault.take() {
+                    self.radio.session = Session::Idle;
+                    f.stack_error(&mut self.out, 35868);
+                } else {
+                    let my_ip = self.radio.next_ip("10.64");
+                    f.gsm_info(&mut self.out, &my_ip);
+                    f.final_result(&mut self.out, Final::Info(Info::GprsActivation));
+                    self.radio.session = Session::Connected { bearer: Bearer::Gprs, my_ip, peer_ip: "0.0.0.0".into() };
+                }
+                self.schedule(now, Timed::Done);
+            }
+            Event::GsmConnected { answered } => {
+                f.final_result(&mut self.out, Final::Connect(9600));
+                self.radio.session = Session::Authenticating;
+                self.schedule(now + STEP, Timed::Radio(Event::PppUp { answered }));
+            }
+            Event::PppUp { answered } => {
+                let mode = self.param_int("PPPMODE");
+                // Which side serves addresses (p.9): standard PPP is a client
+                // when calling and a server when called; reverse PPP the opposite.
+                let server = match mode {
+                    2 => !answered,
+                    4 => true,
+                    3 => false,
+                    _ => answered,
+                };
+                let (my_ip, peer_ip) = if server {
+                    (self.param_text("PPPMYIP"), self.param_text("PPPPEERIP"))
+                } else {
+                    (self.radio.next_ip("10.65"), "10.65.255.254".to_string())
+                };
+                f.gsm_info(&mut self.out, &my_ip);
+                f.final_result(&mut self.out, Final::Info(Info::Ppp));
+                self.radio.session = Session::Connected { bearer: Bearer::Gsm, my_ip, peer_ip };
+                self.schedule(now, Timed::Done);
+            }
+            Event::CallBack { number } => {
+                if self.radio.session == Session::Idle {
+                    self.mode = super::Mode::Busy;
+                    self.dial_gsm(&number, now);
+                }
+            }
+            Event::Ready => {
+                let mask = self.flash.stored.wind;
+                if mask & 0x04 != 0 {
+                    f.gsm_info(&mut self.out, "+WIND: 3");
+                }
+                if mask & 0x08 != 0 {
+                    f.gsm_info(&mut self.out, "+WIND: 4");
+                }
+            }
+        }
+    }
+
+    /// ANSWERMODE 1-3 (p.7): automatic answer or call-back once RINGCOUNT
+    /// rings have been counted and the caller passes CALLSCREENNUM.
+    fn auto_operation(&mut self, call: &Call, now: Instant) -> bool {
+        let answermode = self.param_int("ANSWERMODE");
+        let ringcount = self.param_int("RINGCOUNT");
+        if !self.stack_open() || answermode == 0 || ringcount == 0 || i64::from(call.rings) < ringcount {
+            return false;
+        }
+        let screen = self.param_text("CALLSCREENNUM");
+        let allowed = match screen.as_str() {
+            "0" => false,
+            "*" => true,
+            wanted => call.number.as_deref() == Some(wanted),
+        };
+        if !allowed {
+            return false;
+        }
+        match answermode {
+            1 => {
+                self.mode = super::Mode::Busy;
+                self.radio.session = Session::Checking;
+                self.schedule(now + STEP, Timed::Radio(Event::GsmConnected { answered: true }));
+            }
+            _ => {
+                let number = if answermode == 3 {
+                    match &call.number {
+                        Some(n) => n.clone(),
+                        None => return true,
+                    }
+                } else {
+                    self.selected_dial_number()
+                };
+                let wait = Duration::from_secs(self.param_int("CALLBACKTIMER").max(0) as u64);
+                self.schedule(now + wait, Timed::Radio(Event::CallBack { number }));
+            }
+        }
+        true
+    }
+
+    pub(crate) fn selected_dial_number(&self) -> String {
+        if self.param_int("DIALSELECT") == 2 {
+            self.param_text("DIALN2")
+        } else {
+            self.param_text("DIALN1")
+        }
+    }
+
+    /// The GSM-mode dialogue of `AT#CONNECTIONSTART` (p.13): `DIALING`, the
+    /// number, `CONNECT 9600`, the IP address, `Ok_Info_PPP`.
+    pub(crate) fn dial_gsm(&mut self, number: &str, now: Instant) {
+        let f = self.format();
+        self.radio.session = Session::Dialing;
+        let mut lines = Vec::new();
+        f.stack_info(&mut lines, "DIALING");
+        f.stack_info(&mut lines, number);
+        self.schedule(now + STEP, Timed::Emit(lines));
+        self.schedule(now + STEP * 2, Timed::Radio(Event::GsmConnected { answered: false }));
+    }
+
+    pub(crate) fn param_int(&self, name: &str) -> i64 {
+        match self.param(name, None) {
+            Value::Int(n) => n,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn param_text(&self, name: &str) -> String {
+        self.param(name, None).to_string()
+    }
+}

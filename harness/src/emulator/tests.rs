@@ -1,0 +1,158 @@
+//! Unit tests of the interpreter. Behaviour against the manual is tested by
+//! the scenarios; these pin down the mechanics and robustness.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use rstest::rstest;
+
+use super::*;
+
+/// Feed `input`, then run every timer on a virtual clock until idle.
+fn talk(modem: &mut Modem, input: &[u8]) -> String {
+    let mut now = Instant::now();
+    modem.receive(input, now);
+    let mut guard = 0;
+    while let Some(at) = modem.next_timer() {
+        guard += 1;
+        assert!(guard < 10_000, "timers never settle");
+        now = now.max(at);
+        modem.on_timer(now);
+    }
+    String::from_utf8_lossy(&modem.take_output()).into_owned()
+}
+
+fn open_modem() -> Modem {
+    let mut m = Modem::new(&EmulatorConfig::default()).unwrap();
+    talk(&mut m, b"ATE0\rAT+CMEE=1\rAT+WOPEN=1\r");
+    m
+}
+
+#[rstest]
+#[case(b"AT\r", "AT\r\r\nOK\r\n")]
+#[case(b"ATE0\r", "ATE0\r\r\nOK\r\n")]
+#[case(b"AT+NOPE\r", "AT+NOPE\r\r\nERROR\r\n")]
+#[case(b"ATV0\rAT\r", "ATV0\r\r0\rAT\r\r0\r")]
+#[case(b"ATQ1\rAT\r", "ATQ1\rAT\r")]
+#[case(b"AT#VPHY\r", "AT#VPHY\r\r\nERROR\r\n")]
+fn fresh_unit_answers(#[case] input: &[u8], #[case] expected: &str) {
+    let mut m = Modem::new(&EmulatorConfig::default()).unwrap();
+    assert_eq!(talk(&mut m, input), expected);
+}
+
+#[rstest]
+#[case("AT#REDIALCOUNT=15\r", "\r\n#CME ERROR: 34882\r\n")]
+#[case("AT#REDIALCOUNT=14\rAT#REDIALCOUNT?\r", "\r\nOK\r\n#REDIALCOUNT: 14\r\n\r\nOK\r\n")]
+#[case("AT#TCPPORT=2,\"23\"\rAT#TCPPORT=2\r", "\r\nOK\r\n#TCPPORT: 2,23\r\n\r\nOK\r\n")]
+#[case("AT#TCPSERV=\"host\"\rAT#TCPSERV=1\r", "\r\nOK\r\n#TCPSERV: 1,\"host\"\r\n\r\nOK\r\n")]
+#[case("AT#NOSUCH\r", "\r\n#CME ERROR: 34817\r\n")]
+#[case("at#redialcount?\r", "#REDIALCOUNT: 5\r\n\r\nOK\r\n")]
+#[case("AT#VDNS\r", "#DNSSERV1: \"0.0.0.0\"\r\n#DNSSERV2: \"0.0.0.0\"\r\n\r\nOK\r\n")]
+#[case("AT#BODY1\rHello<x>\x08^\x1aAT#BODY1?\r", "\r\nOK\r\n#BODY1: \"Hello<x^\"\r\n\r\nOK\r\n")]
+fn stack_answers(#[case] input: &str, #[case] expected: &str) {
+    let mut m = open_modem();
+    assert_eq!(talk(&mut m, input.as_bytes()), expected);
+}
+
+#[test]
+fn vphy_defaults_match_the_manual_block() {
+    let mut m = open_modem();
+    let out = talk(&mut m, b"AT#VPHY\r");
+    let lines: Vec<&str> = out.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines,
+        [
+            "#ANSWERMODE: 0",
+            "#CALLBACKTIMER: 2",
+            "#CALLSCREENNUM: \"0\"",
+            "#DIALN1: \"\"",
+            "#DIALN2: \"\"",
+            "#DIALSELECT: 1",
+            "#GPRSMODE: 1",
+            "#PHYTIMEOUT: 15",
+            "#REDIALCOUNT: 5",
+            "#REDIALDELAY: 5",
+            "#RINGCOUNT: 0",
+            "OK"
+        ]
+    );
+}
+
+#[test]
+fn rec_add_keeps_ten_addresses() {
+    let mut m = open_modem();
+    let mut input = b"AT#REC1ADD\r".to_vec();
+    for i in 1..=11 {
+        input.extend_from_slice(format!("a{i}@x.org\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"\x1aAT#VMAIL1\r");
+    let out = talk(&mut m, &input);
+    assert!(out.contains("#REC1=a1@x.org,a2@x.org"), "{out}");
+    assert!(out.contains("a10@x.org\r\n"), "{out}");
+    assert!(!out.contains("a11"), "{out}");
+}
+
+#[test]
+fn flash_survives_restart_and_delflash_restores_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { flash: Some(dir.path().join("flash.json")) };
+    let mut m = Modem::new(&config).unwrap();
+    talk(&mut m, b"ATE0\rAT+WOPEN=1\rAT#REDIALCOUNT=14\r");
+    let mut again = Modem::new(&config).unwrap();
+    assert_eq!(talk(&mut again, b"AT#REDIALCOUNT?\r"), "AT#REDIALCOUNT?\r#REDIALCOUNT: 14\r\n\r\nOK\r\n");
+    assert_eq!(
+        talk(&mut again, b"ATE0\rAT#DELFLASH\rAT#REDIALCOUNT?\r"),
+        "ATE0\r\r\nOK\r\n\r\nOK\r\n#REDIALCOUNT: 5\r\n\r\nOK\r\n"
+    );
+}
+
+#[test]
+fn gprs_session_comes_up_and_goes_down() {
+    let mut m = open_modem();
+    assert_eq!(talk(&mut m, b"AT#CONNECTIONSTART\r"), "\r\n#CME ERROR: 35865\r\n");
+    talk(&mut m, b"AT+CGATT=1\r");
+    let out = talk(&mut m, b"AT#CONNECTIONSTART\rAT#VSTATE\r");
+    assert_eq!(out, "\r\n10.64.0.2\r\n\r\nOk_Info_GprsActivation\r\n#STATE: \"CONNECTED\"\r\n\r\nOK\r\n");
+    assert_eq!(talk(&mut m, b"AT#CONNECTIONSTART\r"), "\r\n#CME ERROR: 35840\r\n");
+    assert_eq!(talk(&mut m, b"AT#CONNECTIONSTOP\rAT#DISPLAYIP\r"), "\r\nOK\r\n\r\n#CME ERROR: 35867\r\n");
+}
+
+#[test]
+fn input_during_a_running_command_waits() {
+    let mut m = open_modem();
+    talk(&mut m, b"AT+CGATT=1\r");
+    let now = Instant::now();
+    m.receive(b"AT#CONNECTIONSTART\rAT\r", now);
+    assert!(m.take_output().is_empty());
+    m.on_timer(now + Duration::from_secs(1));
+    let out = String::from_utf8(m.take_output()).unwrap();
+    assert!(out.ends_with("Ok_Info_GprsActivation\r\n\r\nOK\r\n"), "{out:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("MTG_FUZZ_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
+
+    /// Never panics, never hangs, output stays bounded, and the unit still
+    /// answers a plain `AT` afterwards.
+    #[test]
+    fn any_input_leaves_the_unit_serving(
+        junk in proptest::collection::vec(prop_oneof![
+            any::<u8>(),
+            Just(b'\r'), Just(b'A'), Just(b'T'), Just(b'#'), Just(b'+'), Just(b'"'), Just(b'='), Just(b'?'), Just(0x1a),
+        ], 0..600),
+        prefix in prop_oneof![Just(&b""[..]), Just(&b"AT+WOPEN=1\r"[..]), Just(&b"AT+CMEE=1;+WOPEN=1\rAT+CGATT=1\r"[..])],
+    ) {
+        let mut m = Modem::new(&EmulatorConfig::default()).unwrap();
+        let mut input = prefix.to_vec();
+        input.extend_from_slice(&junk);
+        let out = talk(&mut m, &input);
+        prop_assert!(out.len() < 64 * 1024 + input.len() * 64);
+        // Leave text entry, finish any line, then ask.
+        let after = talk(&mut m, b"\x1a\r\rATE1\rAT\r");
+        prop_assert!(after.ends_with("AT\r\r\nOK\r\n") || after.ends_with("AT\r\r0\r") || after.ends_with("AT\r"),
+            "unit stopped answering: {:?}", after);
+    }
+}

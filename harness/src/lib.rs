@@ -1,0 +1,32 @@
+//! `mtg`: evidence that a Multi-Tech GPRS modem (MTCBA-G, MTMMC-G, MTSMC-G,
+//! Wavecom IP stack) does what its AT command manual (S000333D) says.
+//!
+//! Layout, one concern per module:
+//! - [`scenario`]: the scenario language (model, loading, diagnostics);
+//! - [`transport`]: the serial line to a target (serial port, TCP, PTY, in-process emulator);
+//! - [`emulator`]: the reference emulator of the modem's AT interpreter;
+//! - [`runner`]: executes scenarios against a transport, suite selection;
+//! - [`transcript`]: what crossed the line, normalised and redacted;
+//! - [`golden`]: golden transcripts held in `golden/`;
+//! - [`report`]: run records and summaries;
+//! - [`coverage`]: the manual index and which scenarios cover each entry.
+
+pub mod coverage;
+pub mod emulator;
+pub mod golden;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod transcript;
+pub mod transport;
+
+use std::path::PathBuf;
+
+/// The workspace root (where `scenarios/` and `golden/` live).
+pub fn workspace_root() -> PathBuf {
+    if let Ok(dir) = std::env::var("MTG_ROOT") {
+        return PathBuf::from(dir);
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

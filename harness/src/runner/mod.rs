@@ -1,0 +1,493 @@
+//! Executing scenarios against a target.
+//!
+//! [`execute`] runs one scenario over an open [`Transport`] and returns its
+//! [`Outcome`]: a verdict, the failing step (with how well its expectation is
+//! backed), and the full [`Transcript`]. [`suite`] selects and orders
+//! scenarios and decides which ones a target cannot run.
+
+pub mod lines;
+pub mod suite;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+
+use crate::scenario::{escape, AbortVerdict, Action, Basis, Matcher, Scenario, Step};
+use crate::transcript::{line_text, Entry, Role, Transcript};
+use crate::transport::Transport;
+use lines::{LineReader, ReadEnd};
+
+/// How a scenario ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "verdict", content = "reason")]
+pub enum Verdict {
+    Pass,
+    /// The target did not do what the scenario expects: a finding.
+    Fail,
+    /// The rig failed (transport error, control refused): not a finding.
+    Error,
+    /// Not run: the target lacks a capability, or an abort rule said skip.
+    Skipped(String),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pass => f.write_str("pass"),
+            Verdict::Fail => f.write_str("FAIL"),
+            Verdict::Error => f.write_str("ERROR"),
+            Verdict::Skipped(_) => f.write_str("skipped"),
+        }
+    }
+}
+
+/// The result of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub verdict: Verdict,
+    /// What went wrong, naming the step and file:line.
+    pub message: Option<String>,
+    /// Step that failed (1-based) and where it is written.
+    pub failed_step: Option<(usize, String)>,
+    /// How well the failed expectation is backed (manual, real-device, inferred).
+    pub basis: Option<Basis>,
+    pub duration_ms: u64,
+    #[serde(skip)]
+    pub transcript: Transcript,
+}
+
+/// Knobs of a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long to listen after the last step for output nobody expected.
+    pub quiet_after: Duration,
+    /// Multiply every time limit (slow rigs).
+    pub time_scale: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0 }
+    }
+}
+
+/// Live progress (the CLI prints it; tests ignore it).
+pub trait Progress: Sync {
+    fn step(&self, _scenario: &str, _index: usize, _total: usize, _description: &str) {}
+}
+
+/// No progress output.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// A stop in the middle of a scenario.
+struct Stop {
+    verdict: Verdict,
+    message: String,
+}
+
+impl Stop {
+    fn fail(message: impl Into<String>) -> Stop {
+        Stop { verdict: Verdict::Fail, message: message.into() }
+    }
+    fn error(message: impl Into<String>) -> Stop {
+        Stop { verdict: Verdict::Error, message: message.into() }
+    }
+}
+
+struct Run<'a> {
+    scenario: &'a Scenario,
+    t: &'a mut dyn Transport,
+    reader: LineReader,
+    transcript: Transcript,
+    vars: BTreeMap<String, String>,
+    options: &'a Options,
+}
+
+/// Run one scenario over `transport`.
+pub async fn execute(
+    scenario: &Scenario,
+    transport: &mut dyn Transport,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Outcome {
+    let started = Instant::now();
+    let mut run = Run {
+        scenario,
+        t: transport,
+        reader: LineReader::new(started),
+        transcript: Transcript::new(&scenario.id, scenario.redact.clone()),
+        vars: scenario.vars.clone(),
+        options,
+    };
+    let mut failed = None;
+    let mut stop = None;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let description = describe(step);
+        progress.step(&scenario.id, i + 1, scenario.steps.len(), &description);
+        run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description });
+        if let Err(s) = run.step(step).await {
+            run.transcript.push(Entry::Check { ok: false, message: s.message.clone() });
+            failed = Some((i + 1, step.origin.clone(), step.basis.unwrap_or(scenario.basis)));
+            stop = Some(s);
+            break;
+        }
+    }
+    if stop.is_none() {
+        if let Err(s) = run.expect_quiet().await {
+            run.transcript.push(Entry::Check { ok: false, message: s.message.clone() });
+            stop = Some(s);
+        }
+    } else {
+        run.drain().await;
+    }
+    let (verdict, message) = match stop {
+        None => (Verdict::Pass, None),
+        Some(s) => {
+            let located = match &failed {
+                Some((i, origin, _)) => format!("step {i} ({origin}): {}", s.message),
+                None => s.message.clone(),
+            };
+            (s.verdict, Some(located))
+        }
+    };
+    Outcome {
+        id: scenario.id.clone(),
+        verdict,
+        message,
+        basis: failed.as_ref().map(|f| f.2),
+        failed_step: failed.map(|(i, o, _)| (i, o)),
+        duration_ms: started.elapsed().as_millis() as u64,
+        transcript: run.transcript,
+    }
+}
+
+/// One line describing a step, for progress and transcripts.
+pub fn describe(step: &Step) -> String {
+    match &step.action {
+        Action::Send(s) => format!("send {s}"),
+        Action::Raw(s) => format!("raw {s}"),
+        Action::Silence(d) => format!("silence {}ms", d.as_millis()),
+        Action::Wait(d) => format!("wait {}ms", d.as_millis()),
+        Action::Expect => "expect".into(),
+        Action::Control(c) => format!("emulator {}", serde_json::to_string(c).unwrap_or_default()),
+    }
+}
+
+impl Run<'_> {
+    fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.options.time_scale)
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<(), Stop> {
+        let deadline = Instant::now() + self.scaled(step.deadline);
+        let idle = self.scaled(step.idle);
+        let mut sent_line = None;
+        match &step.action {
+            Action::Send(text) => {
+                let text = self.substitute(text, false)?;
+                let mut bytes = escape::decode(&text).map_err(|e| Stop::error(e.to_string()))?;
+                bytes.push(b'\r');
+                self.write(&bytes).await?;
+                sent_line = Some(line_text(&bytes));
+            }
+            Action::Raw(text) => {
+                let text = self.substitute(text, false)?;
+                let bytes = escape::decode(&text).map_err(|e| Stop::error(e.to_string()))?;
+                self.write(&bytes).await?;
+                if bytes.last() == Some(&b'\r') {
+                    sent_line = Some(line_text(&bytes));
+                }
+            }
+            Action::Silence(d) => {
+                let until = Instant::now() + *d;
+                loop {
+                    let now = Instant::now();
+                    if now >= until {
+                        break;
+                    }
+                    match self.reader.next(self.t, until - now, until).await {
+                        Ok(seg) => {
+                            if self.is_ignored(&seg) {
+                                self.received(seg, Role::Ignored);
+                                continue;
+                            }
+                            let line = line_text(&seg);
+                            self.received(seg, Role::Unexpected);
+                            return Err(Stop::fail(format!("expected silence for {}ms, got {line:?}", d.as_millis())));
+                        }
+                        Err(ReadEnd::Timeout) => break,
+                        Err(e) => return Err(self.read_end(e, "silence")),
+                    }
+                }
+                self.transcript.push(Entry::Check { ok: true, message: format!("silent for {}ms", d.as_millis()) });
+            }
+            Action::Wait(d) => {
+                tokio::time::sleep(self.scaled(*d)).await;
+            }
+            Action::Expect => {}
+            Action::Control(c) => {
+                self.t.control(c).await.map_err(|e| Stop::error(e.to_string()))?;
+                self.transcript.note(format!("control performed: {}", serde_json::to_string(c).unwrap_or_default()));
+            }
+        }
+        if let Some(expected) = &step.expect_bytes {
+            self.expect_bytes(expected, idle, deadline).await?;
+        }
+        let mut echo_pending = sent_line.filter(|l| !l.is_empty());
+        if step.echo == Some(true) {
+            if let Some(line) = echo_pending.take() {
+                let seg = self.next_line(idle, deadline, &step.abort, "the echo").await?;
+                let got = line_text(&seg);
+                if got == line {
+                    self.received(seg, Role::Echo);
+                } else {
+                    self.received(seg, Role::Unexpected);
+                    return Err(Stop::fail(format!("expected the echo {line:?}, got {got:?}")));
+                }
+            }
+        }
+        let forbid_echo = step.echo == Some(false);
+        for (i, m) in step.expect.iter().enumerate() {
+            let wanted = format!("line {} of {} ({m})", i + 1, step.expect.len());
+            let mut alternatives: Vec<&Matcher> = match m {
+                Matcher::Unordered(v) => v.iter().collect(),
+                other => vec![other],
+            };
+            let unordered = matches!(m, Matcher::Unordered(_));
+            while !alternatives.is_empty() {
+                let seg = self.next_line(idle, deadline, &step.abort, &wanted).await?;
+                let got = line_text(&seg);
+                if let Some(line) = &echo_pending {
+                    if got == *line {
+                        echo_pending = None;
+                        if forbid_echo {
+                            self.received(seg, Role::Unexpected);
+                            return Err(Stop::fail(format!("the command was echoed ({got:?}) but echo must be off")));
+                        }
+                        self.received(seg, Role::Echo);
+                        continue;
+                    }
+                }
+                echo_pending = None;
+                let hit = alternatives.iter().position(|a| self.matches(a, &got).unwrap_or(false));
+                match hit {
+                    Some(k) => {
+                        let a = alternatives.remove(k);
+                        self.capture(a, &got)?;
+                        self.received(seg, Role::Matched);
+                    }
+                    None => {
+                        self.received(seg, Role::Unexpected);
+                        let what = if unordered {
+                            format!("one of the remaining unordered lines [{}]", list(&alternatives))
+                        } else {
+                            m.to_string()
+                        };
+                        return Err(Stop::fail(format!("expected {what}, got {got:?}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        let at_ms = self.reader.elapsed_ms();
+        self.transcript.push(Entry::Sent { bytes: bytes.to_vec(), at_ms });
+        let desc = self.t.describe();
+        self.t.write_all(bytes).await.map_err(|e| Stop::error(format!("writing to {desc}: {e}")))?;
+        self.t.flush().await.map_err(|e| Stop::error(format!("writing to {desc}: {e}")))
+    }
+
+    fn received(&mut self, bytes: Vec<u8>, role: Role) {
+        let at_ms = self.reader.elapsed_ms();
+        self.transcript.push(Entry::Received { bytes, at_ms, role });
+    }
+
+    fn read_end(&self, end: ReadEnd, wanted: &str) -> Stop {
+        match end {
+            ReadEnd::Timeout => Stop::fail(format!("timed out waiting for {wanted}")),
+            ReadEnd::Closed => Stop::error(format!("{} closed the line while waiting for {wanted}", self.t.describe())),
+            ReadEnd::Io(e) => Stop::error(format!("reading from {}: {e}", self.t.describe())),
+        }
+    }
+
+    fn is_ignored(&self, seg: &[u8]) -> bool {
+        let line = line_text(seg);
+        self.scenario.ignore.iter().any(|re| re.is_match(&line))
+    }
+
+    /// The next line that is not ignored, applying abort rules.
+    async fn next_line(
+        &mut self,
+        idle: Duration,
+        deadline: Instant,
+        step_abort: &[crate::scenario::AbortRule],
+        wanted: &str,
+    ) -> Result<Vec<u8>, Stop> {
+        loop {
+            let seg = match self.reader.next(self.t, idle, deadline).await {
+                Ok(seg) => seg,
+                Err(e) => return Err(self.read_end(e, wanted)),
+            };
+            let line = line_text(&seg);
+            if self.is_ignored(&seg) {
+                self.received(seg, Role::Ignored);
+                continue;
+            }
+            if let Some(rule) = step_abort.iter().chain(&self.scenario.abort).find(|r| r.pattern.is_match(&line)) {
+                self.received(seg, Role::Unexpected);
+                let verdict = match rule.verdict {
+                    AbortVerdict::Fail => Verdict::Fail,
+                    AbortVerdict::Error => Verdict::Error,
+                    AbortVerdict::Skip => Verdict::Skipped(rule.reason.clone()),
+                };
+                return Err(Stop { verdict, message: format!("aborted on {line:?}: {}", rule.reason) });
+            }
+            return Ok(seg);
+        }
+    }
+
+    async fn expect_bytes(&mut self, expected: &[u8], idle: Duration, deadline: Instant) -> Result<(), Stop> {
+        let expected = {
+            let text = self.substitute(&escape::encode(expected), false)?;
+            escape::decode(&text).map_err(|e| Stop::error(e.to_string()))?
+        };
+        while self.reader.pending().len() < expected.len() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match self.reader.fill(self.t, idle.min(deadline - now)).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(self.read_end(e, "raw bytes")),
+            }
+        }
+        let n = expected.len().min(self.reader.pending().len());
+        let got = self.reader.consume(n);
+        let ok = got == expected;
+        self.received(got.clone(), if ok { Role::Raw } else { Role::Unexpected });
+        if ok {
+            Ok(())
+        } else {
+            Err(Stop::fail(format!("expected bytes {}, got {}", escape::encode(&expected), escape::encode(&got))))
+        }
+    }
+
+    /// After the last step nothing more may come (extra lines are findings).
+    async fn expect_quiet(&mut self) -> Result<(), Stop> {
+        let until = Instant::now() + self.options.quiet_after;
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                return Ok(());
+            }
+            match self.reader.next(self.t, until - now, until).await {
+                Ok(seg) => {
+                    if self.is_ignored(&seg) {
+                        self.received(seg, Role::Ignored);
+                        continue;
+                    }
+                    let line = line_text(&seg);
+                    self.received(seg, Role::Unexpected);
+                    return Err(Stop::fail(format!("unexpected output after the last step: {line:?}")));
+                }
+                Err(ReadEnd::Timeout) => return Ok(()),
+                Err(e) => return Err(self.read_end(e, "the end of the scenario")),
+            }
+        }
+    }
+
+    /// After a failure, keep what the target still says, for the record.
+    async fn drain(&mut self) {
+        let until = Instant::now() + self.options.quiet_after;
+        while let Ok(seg) = self.reader.next(self.t, self.options.quiet_after, until).await {
+            self.received(seg, Role::Trailing);
+        }
+    }
+
+    /// `${name}` → value. In regexes values are escaped.
+    fn substitute(&self, text: &str, regex: bool) -> Result<String, Stop> {
+        substitute(text, &self.vars, regex).map_err(Stop::error)
+    }
+
+    fn matches(&self, m: &Matcher, line: &str) -> Result<bool, Stop> {
+        Ok(match m {
+            Matcher::Line(s) => self.substitute(s, false)? == line,
+            Matcher::Regex(r) => self.regex(r)?.is_match(line),
+            Matcher::AnyOf(v) => {
+                for a in v {
+                    if self.matches(a, line)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Matcher::Unordered(v) => v.len() == 1 && self.matches(&v[0], line)?,
+        })
+    }
+
+    fn regex(&self, r: &str) -> Result<Regex, Stop> {
+        let text = self.substitute(r, true)?;
+        Regex::new(&format!("^(?:{text})$")).map_err(|e| Stop::error(format!("bad regex /{r}/: {e}")))
+    }
+
+    /// Named groups of a matching regex become variables.
+    fn capture(&mut self, m: &Matcher, line: &str) -> Result<(), Stop> {
+        match m {
+            Matcher::Regex(r) => {
+                let re = self.regex(r)?;
+                if let Some(c) = re.captures(line) {
+                    for name in re.capture_names().flatten() {
+                        if let Some(v) = c.name(name) {
+                            self.vars.insert(name.to_string(), v.as_str().to_string());
+                        }
+                    }
+                }
+            }
+            Matcher::AnyOf(v) => {
+                if let Some(a) = v.iter().find(|a| self.matches(a, line).unwrap_or(false)) {
+                    self.capture(a, line)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn list(ms: &[&Matcher]) -> String {
+    ms.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Replace `${name}` from `vars`; an unknown name is an error (the loader
+/// already refuses those, so this only guards programmatic scenarios).
+pub fn substitute(text: &str, vars: &BTreeMap<String, String>, regex: bool) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let name = &after[..end];
+        let value = vars.get(name).ok_or_else(|| format!("variable `{name}` is not defined"))?;
+        if regex {
+            out.push_str(&regex::escape(value));
+        } else {
+            out.push_str(value);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -1,0 +1,501 @@
+//! The scenario language: what the host sends, what the modem must answer.
+//!
+//! A scenario is a YAML file under `scenarios/` (documented in
+//! `scenarios/README.md`). This module holds the model; [`load`] turns files
+//! into checked [`Scenario`]s with located diagnostics, [`escape`] converts the
+//! visible byte notation (`<CR>`, `^Z`, `<x1A>` …) both ways.
+
+pub mod escape;
+pub mod load;
+pub mod source_map;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+pub use load::{load_dir, load_file, Diagnostic, LoadError};
+
+/// One checked scenario, includes expanded.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub source: Source,
+    pub tags: Vec<String>,
+    /// Capabilities the target must offer; steps that drive the emulator add
+    /// `emulator-control` (or `control-lines`) implicitly.
+    pub requires: Vec<Capability>,
+    /// Manual-index entries (see `scenarios/manual-index.yaml`) this scenario covers.
+    pub covers: Vec<String>,
+    /// Whether the expectations are read in the manual, seen on real devices, or inferred.
+    pub basis: Basis,
+    /// Where the manual contradicts itself: the reading chosen and why.
+    pub reading: Option<String>,
+    pub vars: BTreeMap<String, String>,
+    /// Lines that may appear anywhere and are never matched (unsolicited noise).
+    pub ignore: Vec<regex::Regex>,
+    pub abort: Vec<AbortRule>,
+    /// Extra volatile values to redact from the golden transcript.
+    pub redact: Vec<regex::Regex>,
+    pub steps: Vec<Step>,
+    /// File the scenario was loaded from (relative to the scenarios root when possible).
+    pub path: PathBuf,
+}
+
+/// Citation of the manual text a scenario transcribes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Chapter number (`"2"`) or appendix letter (`"A"`, `"B"`).
+    #[serde(deserialize_with = "string_or_number")]
+    pub chapter: String,
+    #[serde(default)]
+    pub section: Option<String>,
+    #[serde(default)]
+    pub command: Option<String>,
+    /// A row of a command table ("AT#CONNECTIONSTART / BUSY").
+    #[serde(default)]
+    pub row: Option<String>,
+    /// An appendix example's title.
+    #[serde(default)]
+    pub example: Option<String>,
+    /// Printed page number(s): `8`, or `"49-52"`.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub page: Option<String>,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chapter = if self.chapter.chars().all(|c| c.is_ascii_digit()) {
+            format!("ch. {}", self.chapter)
+        } else {
+            format!("app. {}", self.chapter)
+        };
+        write!(f, "{chapter}")?;
+        for part in [&self.section, &self.command, &self.row, &self.example].into_iter().flatten() {
+            write!(f, ", {part}")?;
+        }
+        if let Some(page) = &self.page {
+            write!(f, ", p. {page}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How well an expectation is backed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// Read in the manual (local pages or the recovered digest).
+    #[default]
+    Manual,
+    /// Seen in public client code written against real units, not in the manual.
+    RealDevice,
+    /// An educated guess where the manual page was not recovered.
+    Inferred,
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Basis::Manual => "manual",
+            Basis::RealDevice => "real-device",
+            Basis::Inferred => "inferred",
+        })
+    }
+}
+
+/// A capability a target may offer. Scenarios list what they need in `requires`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// A GPRS network the unit can attach to.
+    Gprs,
+    /// GSM circuit-switched data calls (dial-up to an ISP).
+    GsmData,
+    /// Someone who can call the unit.
+    IncomingCall,
+    Smtp,
+    Pop3,
+    Ftp,
+    TcpEcho,
+    UdpEcho,
+    Dns,
+    Ping,
+    /// DTR/DCD/RI lines the harness can drive and read.
+    ControlLines,
+    /// Radio events, faults and restarts injected into the reference emulator.
+    EmulatorControl,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 12] = [
+        Capability::Gprs,
+        Capability::GsmData,
+        Capability::IncomingCall,
+        Capability::Smtp,
+        Capability::Pop3,
+        Capability::Ftp,
+        Capability::TcpEcho,
+        Capability::UdpEcho,
+        Capability::Dns,
+        Capability::Ping,
+        Capability::ControlLines,
+        Capability::EmulatorControl,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Gprs => "gprs",
+            Capability::GsmData => "gsm-data",
+            Capability::IncomingCall => "incoming-call",
+            Capability::Smtp => "smtp",
+            Capability::Pop3 => "pop3",
+            Capability::Ftp => "ftp",
+            Capability::TcpEcho => "tcp-echo",
+            Capability::UdpEcho => "udp-echo",
+            Capability::Dns => "dns",
+            Capability::Ping => "ping",
+            Capability::ControlLines => "control-lines",
+            Capability::EmulatorControl => "emulator-control",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One step of a scenario, after include expansion and validation.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: Action,
+    /// Lines the target must answer, in order.
+    pub expect: Vec<Matcher>,
+    /// Exact bytes the target must answer (framing checks), in the visible notation.
+    pub expect_bytes: Option<Vec<u8>>,
+    /// `Some(true)`: the echo of the sent line must come first; `Some(false)`:
+    /// it must not; `None`: an echo is recognised and set aside if present.
+    pub echo: Option<bool>,
+    /// Longest wait for the next byte.
+    pub idle: Duration,
+    /// Longest time for the whole step.
+    pub deadline: Duration,
+    pub abort: Vec<AbortRule>,
+    pub basis: Option<Basis>,
+    pub note: Option<String>,
+    /// Where the step is written (file:line), for reports.
+    pub origin: String,
+}
+
+/// What a step does before matching.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A command line; `<CR>` is appended. Escapes and `${vars}` are allowed.
+    Send(String),
+    /// Raw bytes in the visible notation, sent exactly.
+    Raw(String),
+    /// Nothing may arrive for this long.
+    Silence(Duration),
+    /// Pause (bytes that arrive are kept for the next step).
+    Wait(Duration),
+    /// Only match (e.g. unsolicited results after an emulator event).
+    Expect,
+    /// Drive the reference emulator or the control lines.
+    Control(Control),
+}
+
+/// Emulator controls and control-line changes. Targets that cannot do them
+/// make the scenario ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Control {
+    /// Power-cycle the emulated unit; the parameter store survives.
+    Restart,
+    /// An incoming call: `count` rings from `number` (caller ID), `data` or voice.
+    Ring {
+        #[serde(default)]
+        number: Option<String>,
+        #[serde(default = "one")]
+        count: u32,
+    },
+    /// The far end of a call hangs up.
+    RemoteHangup,
+    /// GSM network registration state (`+CREG` stat).
+    Registration(Registration),
+    /// GPRS network registration state (`+CGREG` stat).
+    GprsRegistration(Registration),
+    /// Signal quality (`+CSQ` rssi, 0..31 or 99).
+    Signal(u8),
+    /// SIM state.
+    Sim(SimState),
+    /// Make the next GPRS activation fail the given way.
+    GprsFault(GprsFault),
+    /// Data Terminal Ready as driven by the host.
+    Dtr(bool),
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Registration {
+    NotRegistered,
+    Home,
+    Searching,
+    Denied,
+    Unknown,
+    Roaming,
+}
+
+impl Registration {
+    /// The `<stat>` value of 3GPP TS 27.007 `+CREG`/`+CGREG`.
+    pub fn stat(self) -> u8 {
+        match self {
+            Registration::NotRegistered => 0,
+            Registration::Home => 1,
+            Registration::Searching => 2,
+            Registration::Denied => 3,
+            Registration::Unknown => 4,
+            Registration::Roaming => 5,
+        }
+    }
+
+    pub fn is_registered(self) -> bool {
+        matches!(self, Registration::Home | Registration::Roaming)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimState {
+    Ready,
+    Absent,
+    PinRequired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GprsFault {
+    /// The network refuses the APN (`#CME ERROR: 35868`).
+    ApnRejected,
+    /// The session drops after activation (`#CME ERROR: 35841`).
+    SessionLost,
+}
+
+impl Control {
+    /// The capability a target needs to perform this control.
+    pub fn capability(&self) -> Capability {
+        match self {
+            Control::Dtr(_) => Capability::ControlLines,
+            _ => Capability::EmulatorControl,
+        }
+    }
+}
+
+/// What a received line must look like.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// The line, exactly (after `${var}` substitution).
+    Line(String),
+    /// A regular expression over the whole line; named groups become variables.
+    Regex(String),
+    /// One line matching any of the alternatives.
+    AnyOf(Vec<Matcher>),
+    /// As many lines as alternatives, in any order.
+    Unordered(Vec<Matcher>),
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Matcher::Line(s) => write!(f, "{s:?}"),
+            Matcher::Regex(r) => write!(f, "/{r}/"),
+            Matcher::AnyOf(v) => {
+                write!(f, "any of [")?;
+                for (i, m) in v.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{m}")?;
+                }
+                write!(f, "]")
+            }
+            Matcher::Unordered(v) => {
+                write!(f, "unordered [")?;
+                for (i, m) in v.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{m}")?;
+                }
+                write!(f, "]")
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Matcher {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Matcher;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a line (string) or a map with one of `line`, `re`, `any`, `unordered`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Matcher, E> {
+                Ok(Matcher::Line(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Matcher, E> {
+                Ok(Matcher::Line(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Matcher, E> {
+                Ok(Matcher::Line(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matcher, A::Error> {
+                let key: String = map
+                    .next_key()?
+                    .ok_or_else(|| de::Error::custom("empty matcher map: use `line`, `re`, `any` or `unordered`"))?;
+                let m = match key.as_str() {
+                    "line" => Matcher::Line(map.next_value()?),
+                    "re" => Matcher::Regex(map.next_value()?),
+                    "any" => Matcher::AnyOf(map.next_value()?),
+                    "unordered" => Matcher::Unordered(map.next_value()?),
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "unknown matcher key `{other}`: expected one of `line`, `re`, `any`, `unordered`"
+                        )))
+                    }
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format!(
+                        "a matcher has exactly one key, found `{key}` and `{extra}`"
+                    )));
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A line that ends the scenario at once with its own verdict.
+#[derive(Debug, Clone)]
+pub struct AbortRule {
+    pub pattern: regex::Regex,
+    pub verdict: AbortVerdict,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AbortVerdict {
+    /// A finding: the target misbehaved.
+    Fail,
+    /// The rig, not the target, is at fault (no SIM, no network).
+    Error,
+    /// The scenario cannot be judged on this target.
+    Skip,
+}
+
+/// A duration written `250ms`, `2s`, `1.5s`, `2m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl Dur {
+    pub fn parse(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+            Some(i) => s.split_at(i),
+            None => return Err(format!("duration `{s}` has no unit: write e.g. `500ms`, `2s`, `1m`")),
+        };
+        let n: f64 = num.parse().map_err(|_| format!("duration `{s}`: `{num}` is not a number"))?;
+        let secs = match unit.trim() {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" | "min" => n * 60.0,
+            other => return Err(format!("duration `{s}`: unknown unit `{other}` (use ms, s or m)")),
+        };
+        Ok(Duration::from_secs_f64(secs))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Dur::parse(&s).map(Dur).map_err(de::Error::custom)
+    }
+}
+
+/// A string or a number, read as a string (chapter "2", page 16).
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+            Err(de::Error::custom("expected a string or a number, found a list"))
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    string_or_number(d).map(Some)
+}
+
+/// Default time limits for a command line, by command class. A physical unit
+/// answers parameter commands in milliseconds but network commands can take
+/// minutes (drivers allow 120 s for `AT#CONNECTIONSTART`, manual p.68 allows
+/// the SMTP server 3 minutes).
+pub fn default_limits(line: &str) -> (Duration, Duration) {
+    let upper = line.trim().to_ascii_uppercase();
+    let secs = |idle: u64, total: u64| (Duration::from_secs(idle), Duration::from_secs(total));
+    let cmd = upper.strip_prefix("AT").unwrap_or(&upper);
+    if cmd.starts_with("#CONNECTIONSTART") || cmd.starts_with("#ACCEPT") {
+        secs(130, 130)
+    } else if ["#SENDMAIL", "#PUTMAIL", "#GETMAIL"].iter().any(|c| cmd.starts_with(c)) {
+        secs(190, 400)
+    } else if ["#FTPGET", "#FTPPUT", "#OTCP", "#OUDP", "#LTCPSTART", "#LUDPSTART"].iter().any(|c| cmd.starts_with(c)) {
+        secs(60, 120)
+    } else if cmd.starts_with("#PING")
+        && !cmd.starts_with("#PINGD")
+        && !cmd.starts_with("#PINGN")
+        && !cmd.starts_with("#PINGR")
+    {
+        secs(260, 600)
+    } else if cmd.starts_with("#CONNECTIONSTOP")
+        || cmd.starts_with("+CGATT")
+        || cmd.starts_with("+COPS")
+        || cmd.starts_with("+CFUN")
+    {
+        secs(40, 60)
+    } else if cmd.starts_with("#DELFLASH") || cmd.starts_with("&W") || cmd.starts_with("+WOPEN") {
+        secs(10, 15)
+    } else {
+        secs(5, 10)
+    }
+}

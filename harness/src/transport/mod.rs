@@ -1,0 +1,70 @@
+//! The serial line to a target, whatever carries it.
+//!
+//! Every target is reached through one [`Transport`]: a byte stream in both
+//! directions (exactly the bytes on the wire), plus optional side channels for
+//! control lines and emulator controls. A [`Target`] is parsed from the
+//! `--target` / `MTG_TARGET` text:
+//!
+//! | text | transport |
+//! |---|---|
+//! | `emu:` or `emu:?flash=FILE` | the reference emulator, in process |
+//! | `serial:/dev/ttyUSB0?baud=115200&data=8&parity=none&stop=1&flow=rtscts` | a serial port (tokio-serial) |
+//! | `tcp:host:port` | raw serial over TCP (ser2net style, or `mtg emulator --listen`) |
+//! | `pty:` or `pty:?flash=FILE` | the emulator behind a pseudo-terminal, opened as a serial port |
+//!
+//! Any target may add `caps=gprs,smtp,…` to its query to declare capabilities;
+//! they add to what the transport offers by itself (see [`Target::capabilities`]).
+
+mod emulator;
+mod pty;
+mod serial;
+mod target;
+mod tcp;
+
+pub use emulator::EmulatorTransport;
+pub use pty::{spawn_pty_emulator, PtyError, PtyServer, PtyTransport};
+pub use serial::{SerialSettings, SerialTransport, SettingError};
+pub use target::{Target, TargetError};
+pub use tcp::TcpTransport;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::scenario::{Capability, Control};
+
+/// Why a control step could not be performed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("target {target} cannot perform `{control}`")]
+    Unsupported { target: String, control: String },
+    #[error("control `{control}` failed on {target}: {cause}")]
+    Failed { target: String, control: String, cause: String },
+}
+
+/// What [`Transport::control`] returns: the control has taken effect when
+/// the future resolves. It is a future because the in-process emulator
+/// applies controls on its own task, which may share the caller's runtime
+/// thread: waiting for its answer must yield, not block.
+pub type ControlFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ControlError>> + Send + 'a>>;
+
+/// An open serial line to a target.
+///
+/// Reads and writes carry exactly the bytes on the wire. Implementations must
+/// be cancel-safe on read (the runner reads under timeouts).
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Human description naming the target, for errors and reports.
+    fn describe(&self) -> String;
+
+    /// What this target can do beyond the AT command line.
+    fn capabilities(&self) -> BTreeSet<Capability>;
+
+    /// Perform an emulator control or control-line change. A restart replaces
+    /// the byte stream underneath; bytes in flight are lost, as on a real unit.
+    fn control<'a>(&'a mut self, control: &'a Control) -> ControlFuture<'a> {
+        let error = ControlError::Unsupported { target: self.describe(), control: format!("{control:?}") };
+        Box::pin(std::future::ready(Err(error)))
+    }
+}

@@ -1,0 +1,116 @@
+//! Raw serial over TCP: a terminal server (ser2net and the like) in front of
+//! a real unit, or `mtg emulator --listen`.
+//!
+//! The TCP stream carries exactly the bytes of the serial line: no telnet
+//! negotiation, no RFC 2217 (so no control lines either).
+
+use std::collections::BTreeSet;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::Transport;
+use crate::scenario::Capability;
+
+/// How long a connection attempt may take. An unreachable host would
+/// otherwise keep the run waiting for the OS timeout (minutes).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A serial line carried over a TCP connection.
+pub struct TcpTransport {
+    stream: TcpStream,
+    peer: String,
+    caps: BTreeSet<Capability>,
+}
+
+impl TcpTransport {
+    /// Connect to `host:port` (a name, an IPv4 or an IPv6 address without
+    /// brackets), giving up after [`CONNECT_TIMEOUT`].
+    ///
+    /// The error names the address and carries the OS cause (e.g. connection
+    /// refused).
+    pub async fn connect(host: &str, port: u16) -> io::Result<TcpTransport> {
+        let peer = display_addr(host, port);
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(io::Error::new(e.kind(), format!("connect to {peer}: {e}"))),
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connect to {peer}: no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                ))
+            }
+        };
+        Self::with_peer(stream, peer)
+    }
+
+    /// Wrap an established connection.
+    pub fn from_stream(stream: TcpStream) -> io::Result<TcpTransport> {
+        let peer = stream.peer_addr()?.to_string();
+        Self::with_peer(stream, peer)
+    }
+
+    fn with_peer(stream: TcpStream, peer: String) -> io::Result<TcpTransport> {
+        // A command line is a few bytes: without TCP_NODELAY, Nagle's
+        // algorithm would hold it back waiting for the previous segment's
+        // ACK, adding delayed-ACK latency (tens of ms) to every exchange and
+        // distorting timing checks.
+        stream.set_nodelay(true)?;
+        Ok(TcpTransport { stream, peer, caps: BTreeSet::new() })
+    }
+
+    /// Declare capabilities (a bare TCP line offers none by itself: what is
+    /// behind it is known only to whoever set up the rig).
+    pub fn with_capabilities(mut self, caps: impl IntoIterator<Item = Capability>) -> Self {
+        self.caps.extend(caps);
+        self
+    }
+
+    /// `host:port` of the far end, as given (IPv6 in brackets).
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+}
+
+/// `host:port`, bracketing IPv6 addresses.
+pub(crate) fn display_addr(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+impl AsyncRead for TcpTransport {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpTransport {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+impl Transport for TcpTransport {
+    fn describe(&self) -> String {
+        format!("tcp {}", self.peer)
+    }
+
+    fn capabilities(&self) -> BTreeSet<Capability> {
+        self.caps.clone()
+    }
+}

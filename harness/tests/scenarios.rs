@@ -1,0 +1,92 @@
+//! `cargo test` runs every scenario of `scenarios/` as its own trial, named by
+//! its id, each against its own emulator instance (or against `MTG_TARGET`),
+//! and holds each transcript against its golden in `golden/`.
+//!
+//! libtest flags work as usual: `--list`, name filters, `--exact`,
+//! `--ignored`, `--test-threads`. Scenarios needing a capability the target
+//! lacks are flagged ignored; their reasons are printed first.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use mtg::runner::suite::{ignore_reason, run_one, Suite};
+use mtg::runner::{Options, Silent, Verdict};
+use mtg::transport::Target;
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = mtg::workspace_root();
+    let target_text = std::env::var("MTG_TARGET").unwrap_or_else(|_| "emu:".to_string());
+    let target: Target = match target_text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: MTG_TARGET: {e}");
+            std::process::exit(2);
+        }
+    };
+    let suite = Suite::load(&root.join("scenarios"));
+    let caps = target.capabilities();
+    let target = Arc::new(target);
+    let options = Arc::new(Options::default());
+    let mut trials = Vec::new();
+
+    for error in suite.errors {
+        let name = format!("lint::{}", error.file.display());
+        let text = error.to_string();
+        trials.push(Trial::test(name, move || Err(Failed::from(text))));
+    }
+
+    let mut ignored = Vec::new();
+    for scenario in suite.scenarios {
+        let reason = ignore_reason(&scenario, &caps);
+        if let Some(r) = &reason {
+            ignored.push(format!("  {}: {r}", scenario.id));
+        }
+        let (target, options, root) = (target.clone(), options.clone(), root.clone());
+        let is_ignored = reason.is_some();
+        let trial = Trial::ignorable_test(scenario.id.clone(), move || {
+            if let Some(r) = reason {
+                return Ok(Completion::ignored_with(r));
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
+            let outcome = runtime.block_on(run_one(&scenario, &target, &options, &Silent));
+            match &outcome.verdict {
+                Verdict::Pass => {}
+                Verdict::Skipped(r) => return Ok(Completion::ignored_with(r)),
+                Verdict::Fail | Verdict::Error => {
+                    let basis = outcome.basis.map(|b| format!(" [{b} expectation]")).unwrap_or_default();
+                    return Err(Failed::from(format!(
+                        "{} {}{basis}\n  source: {}\n--- transcript ---\n{}",
+                        outcome.verdict,
+                        outcome.message.as_deref().unwrap_or(""),
+                        scenario.source,
+                        outcome.transcript.render()
+                    )));
+                }
+            }
+            let text = outcome.transcript.render();
+            let source = root.join("scenarios").join(&scenario.path);
+            catch_unwind(AssertUnwindSafe(|| mtg::golden::assert(&root, &scenario.id, &source, &text))).map_err(
+                |p| {
+                    let msg = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Failed::from(format!("transcript differs from golden/{}.snap {msg}", scenario.id))
+                },
+            )?;
+            Ok(Completion::Completed)
+        })
+        .with_ignored_flag(is_ignored);
+        trials.push(trial);
+    }
+    if !ignored.is_empty() && !args.list {
+        eprintln!("mtg: {} scenario(s) need what {target_text} lacks:\n{}", ignored.len(), ignored.join("\n"));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
