@@ -479,3 +479,45 @@ fn every_error_of_the_suite_is_located() {
         assert!(e.to_string().starts_with("error: "), "{e}");
     }
 }
+
+/// The examples of `scenarios/README.md` (code blocks starting with
+/// `# file: <path>`) load without error, with the real fragments.
+#[test]
+fn readme_examples_load() {
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let readme = std::fs::read_to_string(scenarios.join("README.md")).unwrap();
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut block: Option<Vec<&str>> = None;
+    for line in readme.lines() {
+        match (&mut block, line.trim_end()) {
+            (None, "```yaml") => block = Some(Vec::new()),
+            (Some(lines), "```") => {
+                if let Some(name) = lines.first().and_then(|l| l.strip_prefix("# file: ")) {
+                    files.push((name.trim().to_string(), lines[1..].join("\n") + "\n"));
+                }
+                block = None;
+            }
+            (Some(lines), _) => lines.push(line),
+            (None, _) => {}
+        }
+    }
+    assert!(files.len() >= 6, "examples found: {:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let dir = suite(&refs);
+    // The README's fragments are the real ones.
+    for frag in ["stack-open.yaml", "gprs-attached.yaml"] {
+        let real = std::fs::read_to_string(scenarios.join("fragments").join(frag)).unwrap();
+        let strip = |t: &str| t.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        let doc = std::fs::read_to_string(dir.path().join("fragments").join(frag)).unwrap();
+        assert_eq!(strip(&doc), strip(&real), "README's {frag} differs from scenarios/fragments/{frag}");
+    }
+    let (ok, errors) = load_dir(dir.path());
+    let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}", shown.join("\n\n"));
+    let expected = files.iter().filter(|(n, _)| !n.starts_with("fragments/")).count();
+    assert_eq!(ok.len(), expected);
+    // The covers ids exist in the real manual index.
+    std::fs::copy(scenarios.join("manual-index.yaml"), dir.path().join("manual-index.yaml")).unwrap();
+    let shown: Vec<String> = lint(dir.path()).iter().map(|e| e.to_string()).collect();
+    assert!(shown.is_empty(), "{}", shown.join("\n\n"));
+}

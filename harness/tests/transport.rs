@@ -426,3 +426,51 @@ async fn serial_dtr_refused_by_the_os_names_the_port() {
     let err = line.control(&Control::Restart).await.unwrap_err();
     assert!(matches!(err, ControlError::Unsupported { .. }), "{err}");
 }
+
+/// CPU time (clock ticks) used so far by this process's thread named `name`.
+#[cfg(target_os = "linux")]
+fn thread_cpu_ticks(name: &str) -> u64 {
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        if std::fs::read_to_string(dir.join("comm")).map(|c| c.trim() == name).unwrap_or(false) {
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            // Fields after the `(comm)`: state is the first, utime the 12th, stime the 13th.
+            let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+            return fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        }
+    }
+    panic!("no thread named {name}");
+}
+
+/// The PTY server must sleep while the line is idle, in every state: no
+/// host, a host that is silent, and a host that closed and reopened at once
+/// (a hang-up the reactor saw but the server may not have).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn pty_server_sleeps_while_the_line_is_idle() {
+    let (path, _server) = spawn_pty_emulator(EmulatorConfig::default()).unwrap();
+    let thread = format!("mtg-pty-{}", path.file_name().unwrap().to_string_lossy());
+    let port = path.to_str().unwrap();
+    // 300 ms of spinning would be about 30 ticks (USER_HZ is 100).
+    let assert_idle = |what: &str, before: u64| {
+        let used = thread_cpu_ticks(&thread) - before;
+        assert!(used <= 10, "{what}: the server used {used} ticks in 300 ms");
+    };
+
+    let before = thread_cpu_ticks(&thread);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_idle("no host", before);
+
+    let mut line = SerialTransport::open(port, &SerialSettings::default()).unwrap();
+    assert_echoes(&mut line, "first host").await;
+    let before = thread_cpu_ticks(&thread);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_idle("silent host", before);
+
+    drop(line);
+    let mut line = SerialTransport::open(port, &SerialSettings::default()).unwrap();
+    assert_echoes(&mut line, "host back at once").await;
+    let before = thread_cpu_ticks(&thread);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_idle("silent host after a reopen", before);
+}

@@ -78,7 +78,7 @@ impl Modem {
     /// A service holds the stack's TCP resources (p.53: parameters may be set
     /// online "only if no application process is running").
     fn service_running(&self) -> bool {
-        false
+        self.service.is_some()
     }
 
     /// One AT# command: the text after `#`.
@@ -103,7 +103,10 @@ impl Modem {
         if let Some(outcome) = self.display_command(&name, rest) {
             return outcome;
         }
-        if !rest.is_empty() && !matches!(name.as_str(), "LTCPSTART" | "LTCPSTOP" | "OTCP") {
+        if matches!(name.as_str(), "LTCPSTART" | "LTCPSTOP" | "OTCP") {
+            return self.tcp_command(&name, rest, now);
+        }
+        if !rest.is_empty() {
             return Outcome::Error(Error::Stack(code::SYNTAX));
         }
         match name.as_str() {
@@ -266,6 +269,7 @@ impl Modem {
 
     /// `AT#CONNECTIONSTOP` (p.12): `OK` once the line is released.
     fn connection_stop(&mut self) -> Outcome {
+        self.stop_services();
         self.radio.session = Session::Idle;
         self.radio.call = None;
         Outcome::Continue

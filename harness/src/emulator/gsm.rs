@@ -125,7 +125,7 @@ impl Modem {
             "H" if n == 0 => {
                 self.radio.call = None;
                 if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gsm, .. } = self.radio.session {
-                    self.radio.session = super::radio::Session::Idle;
+                    self.end_session();
                 }
                 Outcome::Continue
             }
@@ -211,7 +211,7 @@ impl Modem {
                 "0" | "1" => {
                     self.flash.stored.wopen = u8::from(v.trim() == "1");
                     if self.flash.stored.wopen == 0 {
-                        self.radio.session = super::radio::Session::Idle;
+                        self.end_session();
                     }
                     self.commit()
                 }
@@ -295,7 +295,7 @@ impl Modem {
                     if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gprs, .. } =
                         self.radio.session
                     {
-                        self.radio.session = super::radio::Session::Idle;
+                        self.end_session();
                     }
                     self.schedule_cgreg(now);
                     Outcome::Continue
@@ -327,7 +327,7 @@ impl Modem {
                     // session dropped, +WIND indications as the mask asks.
                     self.radio.cfun = 1;
                     self.settings = self.flash.stored.profile.clone();
-                    self.radio.session = super::radio::Session::Idle;
+                    self.end_session();
                     self.radio.attached = false;
                     self.radio.call = None;
                     self.schedule(now + STEP, Timed::Radio(super::radio::Event::Ready));
@@ -336,7 +336,7 @@ impl Modem {
                 "0" => {
                     self.radio.cfun = 0;
                     self.radio.attached = false;
-                    self.radio.session = super::radio::Session::Idle;
+                    self.end_session();
                     Outcome::Continue
                 }
                 _ => self.bad_arg(),

@@ -13,6 +13,7 @@
 //! - [`parameters`]: the AT# parameter table (domain, default, display groups);
 //! - [`display`]: the display commands (`#VPHY` … `#VALL`);
 //! - [`radio`]: the simulated radio side (registration, calls, GPRS sessions);
+//! - [`tcp`], [`network`]: the TCP socket services and the real sockets behind them;
 //! - [`flash`]: the persistent parameter store;
 //! - [`serve`], [`listen`]: running units on byte streams and TCP connections.
 
@@ -22,10 +23,12 @@ pub mod flash;
 pub mod gsm;
 pub mod line;
 pub mod listen;
+pub mod network;
 pub mod parameters;
 pub mod radio;
 pub mod result;
 pub mod serve;
+pub mod tcp;
 
 pub use serve::{serve, ControlRequest};
 
@@ -73,9 +76,11 @@ enum Mode {
     Command,
     /// Collecting `AT#BODYi` / `AT#RECiADD` text up to Ctrl-Z (p.18).
     TextEntry { target: TextTarget, text: Vec<u8> },
-    /// A command is executing (its final result comes from a timer); input
-    /// waits, as in the unit's serial buffer.
+    /// A command is executing (its final result comes from a timer or the
+    /// network); input waits, as in the unit's serial buffer.
     Busy,
+    /// A socket is open: bytes are payload (ch. 5, App. B p.50-52).
+    Data,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +98,8 @@ pub(crate) enum Timed {
     Radio(radio::Event),
     /// The running command has finished: leave [`Mode::Busy`].
     Done,
+    /// TCPTXDELAY expired: send the pending payload.
+    Flush,
 }
 
 /// One emulated unit.
@@ -108,6 +115,8 @@ pub struct Modem {
     radio: Radio,
     timers: Vec<(Instant, u64, Timed)>,
     timer_seq: u64,
+    service: Option<tcp::Service>,
+    net_requests: Vec<network::Request>,
 }
 
 /// Delay between the steps of a simulated network procedure. Short, so that
@@ -129,11 +138,16 @@ impl Modem {
             radio: Radio::default(),
             timers: Vec::new(),
             timer_seq: 0,
+            service: None,
+            net_requests: Vec::new(),
         })
     }
 
     /// Bytes from the host.
     pub fn receive(&mut self, bytes: &[u8], now: Instant) {
+        if !bytes.is_empty() && self.radio.last_activity.is_some() {
+            self.radio.last_activity = Some(now);
+        }
         for &b in bytes {
             if self.mode == Mode::Busy {
                 self.queued.push_back(b);
@@ -169,12 +183,12 @@ impl Modem {
                 Timed::Emit(bytes) => self.out.extend_from_slice(&bytes),
                 Timed::Radio(event) => self.radio_event(event, now),
                 Timed::Done => {
-                    self.mode = Mode::Command;
-                    while self.mode != Mode::Busy {
-                        let Some(b) = self.queued.pop_front() else { break };
-                        self.byte(b, now);
+                    if self.mode == Mode::Busy {
+                        self.mode = Mode::Command;
                     }
+                    self.release_queued(now);
                 }
+                Timed::Flush => self.flush(0),
             }
         }
     }
@@ -194,10 +208,22 @@ impl Modem {
         self.timers.push((at, self.timer_seq, timed));
     }
 
+    /// Leave [`Mode::Busy`] and process what the host sent meanwhile.
+    fn release_queued(&mut self, now: Instant) {
+        if self.mode == Mode::Busy {
+            self.mode = Mode::Command;
+        }
+        while self.mode != Mode::Busy {
+            let Some(b) = self.queued.pop_front() else { break };
+            self.byte(b, now);
+        }
+    }
+
     fn byte(&mut self, b: u8, now: Instant) {
         match &mut self.mode {
             Mode::TextEntry { .. } => self.text_entry_byte(b),
             Mode::Busy => self.queued.push_back(b),
+            Mode::Data => self.data_byte(b, now),
             Mode::Command => {
                 if self.settings.echo {
                     self.out.push(b);

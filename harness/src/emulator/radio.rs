@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::parameters::Value;
 use super::result::{Final, Info};
 use super::{Modem, Timed, STEP};
-use crate::scenario::{Control, GprsFault, Registration, SimState};
+use crate::scenario::{Control, FarEnd, GprsFault, Registration, SimState};
 
 /// Time between two rings of an incoming call (a network rings every ~5 s;
 /// shortened so that scenarios stay fast).
@@ -60,6 +60,10 @@ pub struct Radio {
     pub call: Option<Call>,
     pub session: Session,
     pub sessions: u32,
+    /// How the far end of GSM data calls behaves.
+    pub far_end: FarEnd,
+    /// Last traffic on the serial line or the session, for PHYTIMEOUT (p.8).
+    pub last_activity: Option<Instant>,
 }
 
 impl Default for Radio {
@@ -75,6 +79,8 @@ impl Default for Radio {
             call: None,
             session: Session::Idle,
             sessions: 0,
+            far_end: FarEnd::Connect(9600),
+            last_activity: None,
         }
     }
 }
@@ -125,6 +131,10 @@ pub enum Event {
     },
     /// The `+WIND: 3`/`+WIND: 4` of a (re)started core.
     Ready,
+    /// The end of a failed GSM call attempt series: BUSY, NO ANSWER or NO CARRIER.
+    DialFailed,
+    /// Check the inactivity timer (PHYTIMEOUT, p.8).
+    Inactivity,
 }
 
 impl Modem {
@@ -185,11 +195,26 @@ impl Modem {
                 if *f == GprsFault::SessionLost {
                     if let Session::Connected { bearer: Bearer::Gprs, .. } = self.radio.session {
                         self.radio.session = Session::Idle;
+                        self.stop_services();
                         self.format().stack_error(&mut self.out, 35841);
                         return Ok(());
                     }
                 }
                 self.radio.fault = Some(*f);
+                Ok(())
+            }
+            Control::FarEnd(f) => {
+                self.radio.far_end = *f;
+                Ok(())
+            }
+            Control::Advance(d) => {
+                // Moving every deadline earlier is moving the clock later.
+                for (at, _, _) in &mut self.timers {
+                    *at = at.checked_sub(d.0).unwrap_or(now).min(*at);
+                }
+                if let Some(last) = &mut self.radio.last_activity {
+                    *last = last.checked_sub(d.0).unwrap_or(*last);
+                }
                 Ok(())
             }
             Control::Dtr(_) => Err("the in-process transport models control lines, not the modem core".into()),
@@ -245,11 +270,22 @@ impl Modem {
                 self.schedule(now, Timed::Done);
             }
             Event::GsmConnected { answered } => {
-                f.final_result(&mut self.out, Final::Connect(9600));
+                let speed = match self.radio.far_end {
+                    FarEnd::Connect(speed) => speed,
+                    _ => 9600,
+                };
+                f.final_result(&mut self.out, Final::Connect(speed));
                 self.radio.session = Session::Authenticating;
                 self.schedule(now + STEP, Timed::Radio(Event::PppUp { answered }));
             }
             Event::PppUp { answered } => {
+                if self.radio.far_end == FarEnd::PppFailure {
+                    // "The PPP negotiation has failed (check ISPUN, ISPPW, PPPMODE)" (p.14).
+                    self.radio.session = Session::Idle;
+                    f.stack_error(&mut self.out, 37120);
+                    self.schedule(now, Timed::Done);
+                    return;
+                }
                 let mode = self.param_int("PPPMODE");
                 // Which side serves addresses (p.9): standard PPP is a client
                 // when calling and a server when called; reverse PPP the opposite.
@@ -267,7 +303,32 @@ impl Modem {
                 f.gsm_info(&mut self.out, &my_ip);
                 f.final_result(&mut self.out, Final::Info(Info::Ppp));
                 self.radio.session = Session::Connected { bearer: Bearer::Gsm, my_ip, peer_ip };
+                self.start_inactivity(now);
                 self.schedule(now, Timed::Done);
+            }
+            Event::DialFailed => {
+                let result = match self.radio.far_end {
+                    FarEnd::Busy => Final::Busy,
+                    FarEnd::NoAnswer => Final::NoAnswer,
+                    _ => Final::NoCarrier,
+                };
+                self.radio.session = Session::Idle;
+                f.final_result(&mut self.out, result);
+                self.schedule(now, Timed::Done);
+            }
+            Event::Inactivity => {
+                let Session::Connected { .. } = self.radio.session else { return };
+                let timeout = Duration::from_secs(60 * self.param_int("PHYTIMEOUT").max(1) as u64);
+                let last = self.radio.last_activity.unwrap_or(now);
+                if now >= last + timeout {
+                    // "TIMEOUT: The inactivity timer is reached; the modem ends the communication" (p.8).
+                    self.radio.session = Session::Idle;
+                    self.stop_services();
+                    self.radio.last_activity = None;
+                    f.gsm_info(&mut self.out, "TIMEOUT");
+                } else {
+                    self.schedule(last + timeout, Timed::Radio(Event::Inactivity));
+                }
             }
             Event::CallBack { number } => {
                 if self.radio.session == Session::Idle {
@@ -335,15 +396,44 @@ impl Modem {
     }
 
     /// The GSM-mode dialogue of `AT#CONNECTIONSTART` (p.13): `DIALING`, the
-    /// number, `CONNECT 9600`, the IP address, `Ok_Info_PPP`.
+    /// number, `CONNECT 9600`, the IP address, `Ok_Info_PPP`. A busy, absent
+    /// or failing far end is dialled again after REDIALDELAY seconds, up to
+    /// REDIALCOUNT more times (p.8, p.13-14); each attempt shows `DIALING`
+    /// and the number, the last failure its result code.
     pub(crate) fn dial_gsm(&mut self, number: &str, now: Instant) {
         let f = self.format();
         self.radio.session = Session::Dialing;
         let mut lines = Vec::new();
         f.stack_info(&mut lines, "DIALING");
         f.stack_info(&mut lines, number);
-        self.schedule(now + STEP, Timed::Emit(lines));
-        self.schedule(now + STEP * 2, Timed::Radio(Event::GsmConnected { answered: false }));
+        if let FarEnd::Connect(_) | FarEnd::PppFailure = self.radio.far_end {
+            self.schedule(now + STEP, Timed::Emit(lines));
+            self.schedule(now + STEP * 2, Timed::Radio(Event::GsmConnected { answered: false }));
+            return;
+        }
+        let retries = self.param_int("REDIALCOUNT").max(0) as u32;
+        let delay = Duration::from_secs(self.param_int("REDIALDELAY").max(0) as u64);
+        let mut at = now + STEP;
+        for attempt in 0..=retries {
+            if attempt > 0 {
+                at += delay;
+            }
+            self.schedule(at, Timed::Emit(lines.clone()));
+        }
+        self.schedule(at + STEP, Timed::Radio(Event::DialFailed));
+    }
+
+    /// The IP link goes down: services stop with it.
+    pub(crate) fn end_session(&mut self) {
+        self.stop_services();
+        self.radio.session = Session::Idle;
+    }
+
+    /// Arm the inactivity timer of a new session.
+    fn start_inactivity(&mut self, now: Instant) {
+        self.radio.last_activity = Some(now);
+        let timeout = Duration::from_secs(60 * self.param_int("PHYTIMEOUT").max(1) as u64);
+        self.schedule(now + timeout, Timed::Radio(Event::Inactivity));
     }
 
     pub(crate) fn param_int(&self, name: &str) -> i64 {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::network::Network;
 use super::Modem;
 use crate::scenario::Control;
 
@@ -30,7 +31,12 @@ where
 {
     let mut buf = vec![0u8; 4096];
     let mut controls_open = true;
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel();
+    let mut network = Network::new(net_tx);
     loop {
+        for request in modem.take_requests() {
+            network.perform(request);
+        }
         let out = modem.take_output();
         if !out.is_empty() && (io.write_all(&out).await.is_err() || io.flush().await.is_err()) {
             return;
@@ -55,6 +61,7 @@ where
                 None => controls_open = false,
             },
             _ = sleep => modem.on_timer(Instant::now()),
+            Some(event) = net_rx.recv() => modem.net_event(event, Instant::now()),
         }
     }
 }

@@ -241,8 +241,28 @@ pub enum Control {
     Sim(SimState),
     /// Make the next GPRS activation fail the given way.
     GprsFault(GprsFault),
+    /// How the far end of GSM data calls behaves from now on (default: it
+    /// answers at 9600 bit/s).
+    FarEnd(FarEnd),
+    /// Move the emulator's clock forward: timers due within this time fire
+    /// now (inactivity timer, call-back timer, redial delays).
+    Advance(Dur),
     /// Data Terminal Ready as driven by the host.
     Dtr(bool),
+}
+
+/// The far end of a GSM data call (ch. 2 #CONNECTIONSTART, p.13-14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FarEnd {
+    /// Answers; the modems negotiate this speed (`CONNECT <speed>`).
+    Connect(u32),
+    Busy,
+    NoAnswer,
+    /// The modem handshake fails.
+    NoCarrier,
+    /// The call connects but PPP negotiation fails.
+    PppFailure,
 }
 
 fn one() -> u32 {
@@ -429,6 +449,12 @@ impl Dur {
             other => return Err(format!("duration `{s}`: unknown unit `{other}` (use ms, s or m)")),
         };
         Ok(Duration::from_secs_f64(secs))
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", self.0.as_millis()))
     }
 }
 

@@ -12,12 +12,12 @@
 //!
 //! # How the master is served
 //!
-//! The master is a non-blocking descriptor registered with tokio
-//! ([`AsyncFd`]), wrapped as [`PtyMaster`] so that [`serve`] runs on it like
-//! on any byte stream. Blocking reader/writer threads would be simpler but
-//! cannot be stopped: a thread blocked in `read` on the master wakes only for
-//! data, so dropping the server would leave it behind. With `AsyncFd`,
-//! dropping the server stops the task and closes the master at once.
+//! The master is a non-blocking descriptor driven by tokio ([`AsyncFd`])
+//! and wrapped as [`PtyMaster`], so that [`serve`] runs on it like on any
+//! byte stream. Blocking reader/writer threads would be simpler but cannot
+//! be stopped: a thread blocked in `read` on the master wakes only for data,
+//! so dropping the server would leave it behind. With `AsyncFd`, dropping
+//! the server stops the task and closes the master at once.
 //!
 //! The server runs on a thread of its own with a single-threaded runtime, so
 //! that it keeps serving whatever the caller does with its own runtime
@@ -25,15 +25,17 @@
 //!
 //! A PTY differs from a socket in that the host comes and goes: while no
 //! process has the slave open, a read on the master fails with `EIO` and
-//! `poll` reports `POLLHUP` continuously. [`PtyMaster`] waits and retries in
-//! that state instead of reporting an error (which would end [`serve`]), and
-//! drops the unit's output rather than let the kernel queue it for the next
-//! host, as a real unit's UART would send it to nobody.
+//! `poll` reports `POLLHUP` continuously. [`PtyMaster`] looks for a host
+//! again every [`NO_HOST_RETRY`] in that state instead of reporting an error
+//! (which would end [`serve`]), takes the master off the reactor meanwhile
+//! (see [`PtyMaster`] for why), and drops the unit's output rather than let
+//! the kernel queue it for the next host, as a real unit's UART would send
+//! it to nobody.
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -130,7 +132,7 @@ pub fn spawn_pty_emulator(config: EmulatorConfig) -> Result<(PathBuf, PtyServer)
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let name = path.display().to_string();
     let thread = thread::Builder::new()
-        .name("mtg-pty-emulator".to_string())
+        .name(thread_name(&path))
         .spawn(move || run_server(master, config, name, started_tx, shutdown_rx))
         .map_err(|cause| PtyError::Setup { step: "spawn the server thread", cause })?;
     let server = PtyServer { path: path.clone(), shutdown: Some(shutdown_tx), thread: Some(thread) };
@@ -144,6 +146,13 @@ pub fn spawn_pty_emulator(config: EmulatorConfig) -> Result<(PathBuf, PtyServer)
             cause: io::Error::other("the server thread ended before starting"),
         }),
     }
+}
+
+/// `mtg-pty-N` for `/dev/pts/N`: tells servers apart in `top -H`, a
+/// debugger or `/proc` (Linux keeps 15 bytes of a thread name).
+fn thread_name(path: &Path) -> String {
+    let device = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("mtg-pty-{device}")
 }
 
 /// Body of the server thread.
@@ -162,13 +171,7 @@ fn run_server(
         }
     };
     runtime.block_on(async move {
-        let mut master = match PtyMaster::new(master) {
-            Ok(master) => master,
-            Err(cause) => {
-                let _ = started.send(Err(PtyError::Setup { step: "register the master", cause }));
-                return;
-            }
-        };
+        let mut master = PtyMaster::new(master);
         let modem = match Modem::new(&config) {
             Ok(modem) => modem,
             Err(e) => {
@@ -197,23 +200,56 @@ fn run_server(
 
 /// The master side of the PTY, as a byte stream that never ends while the
 /// server lives: the host's closing and reopening of the slave are hidden.
+///
+/// Readiness comes from the reactor only while a host has the slave open.
+/// Without one, the master reports a hang-up, and tokio keeps a "closed"
+/// readiness for good once seen (it is final for sockets): a registration
+/// that has seen a hang-up would report the master readable forever, and
+/// reading would spin. So the master is registered when a host is found,
+/// dropped from the reactor when it leaves, and registered afresh when one
+/// comes back (even after a close and reopen too quick to notice).
 struct PtyMaster {
-    fd: AsyncFd<OwnedFd>,
-    /// Waiting for a host to open the slave (see [`NO_HOST_RETRY`]).
+    state: Master,
+    /// Waiting to look for a host again (see [`NO_HOST_RETRY`]).
     retry: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The error that ended the stream, for the server's log line (`serve`
     /// does not report why it stops).
     last_error: Option<io::Error>,
 }
 
+enum Master {
+    /// No host seen: not registered; read on a timer, written directly.
+    Idle(OwnedFd),
+    /// A host has the slave open: driven by readiness.
+    Live(AsyncFd<OwnedFd>),
+    /// Only while switching, or after a failed registration (the master is
+    /// then closed and the stream has failed).
+    Closed,
+}
+
+/// What a read or write attempt found.
+enum Next<T> {
+    Done(io::Result<T>),
+    /// Try again at once.
+    Again,
+    /// A host is there, with a fresh registration needed.
+    Register,
+    /// No host: wait, then look again.
+    NoHost,
+}
+
 impl PtyMaster {
-    /// Register a non-blocking master with the current runtime.
-    fn new(fd: OwnedFd) -> io::Result<PtyMaster> {
-        // SAFETY: the OwnedFd is moved into the AsyncFd, which owns it from
-        // now on: it stays open, and always yields the same descriptor,
-        // until the AsyncFd is dropped. Nothing else closes or replaces it.
-        let fd = unsafe { AsyncFd::register(fd) }?;
-        Ok(PtyMaster { fd, retry: None, last_error: None })
+    /// A master with no host yet. The descriptor must be non-blocking.
+    fn new(fd: OwnedFd) -> PtyMaster {
+        PtyMaster { state: Master::Idle(fd), retry: None, last_error: None }
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.state {
+            Master::Idle(fd) => Some(fd.as_fd()),
+            Master::Live(fd) => Some(fd.get_ref().as_fd()),
+            Master::Closed => None,
+        }
     }
 
     fn fail<T>(&mut self, e: io::Error) -> Poll<io::Result<T>> {
@@ -221,57 +257,119 @@ impl PtyMaster {
         Poll::Ready(Err(e))
     }
 
+    /// Register with the reactor, afresh if already registered (to forget a
+    /// hang-up seen before the host came back).
+    fn register(&mut self) -> io::Result<()> {
+        let fd = match std::mem::replace(&mut self.state, Master::Closed) {
+            Master::Idle(fd) => fd,
+            Master::Live(registered) => registered.into_inner(),
+            Master::Closed => return Err(io::Error::new(io::ErrorKind::NotConnected, "pty master closed")),
+        };
+        // SAFETY: the OwnedFd is moved into the AsyncFd, which owns it from
+        // then on: it stays open, and always yields the same descriptor,
+        // until the AsyncFd is dropped or gives it back with `into_inner`.
+        match unsafe { AsyncFd::register(fd) } {
+            Ok(registered) => {
+                self.state = Master::Live(registered);
+                Ok(())
+            }
+            Err(e) => Err(e.into_parts().1),
+        }
+    }
+
+    /// The host has gone: leave the reactor and wait for the next one.
+    fn lose_host(&mut self) {
+        self.state = match std::mem::replace(&mut self.state, Master::Closed) {
+            Master::Live(registered) => Master::Idle(registered.into_inner()),
+            other => other,
+        };
+        self.retry = Some(Box::pin(tokio::time::sleep(NO_HOST_RETRY)));
+    }
+
     /// Whether a host has the slave open: without one, the master reports
     /// a hang-up.
     fn host_present(&self) -> bool {
-        let mut pollfd = libc::pollfd { fd: self.fd.get_ref().as_raw_fd(), events: 0, revents: 0 };
+        let Some(fd) = self.fd() else { return false };
+        let mut pollfd = libc::pollfd { fd: fd.as_raw_fd(), events: 0, revents: 0 };
         // SAFETY: one valid pollfd, zero timeout; the descriptor is owned by
-        // `self.fd` and open for the duration of the call.
+        // `self` and open for the duration of the call.
         let n = unsafe { libc::poll(&mut pollfd, 1, 0) };
         !(n == 1 && pollfd.revents & libc::POLLHUP != 0)
     }
 }
 
-fn is_no_host(e: &nix::Error) -> bool {
-    *e == nix::Error::EIO
+/// Sort out a read on the master (the caller handles an EAGAIN it can wait
+/// on; any other EAGAIN means a host is there, not yet registered for).
+fn after_read(result: nix::Result<usize>, buf: &mut ReadBuf<'_>) -> Next<()> {
+    match result {
+        // A master read does not return 0 while the PTY exists; if it did,
+        // it would mean "no host" too, not the end of the line.
+        Ok(0) | Err(nix::Error::EIO) => Next::NoHost,
+        Ok(n) => {
+            buf.advance(n);
+            Next::Done(Ok(()))
+        }
+        Err(nix::Error::EAGAIN) => Next::Register,
+        Err(nix::Error::EINTR) => Next::Again,
+        Err(e) => Next::Done(Err(e.into())),
+    }
 }
 
 impl AsyncRead for PtyMaster {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
         loop {
             if let Some(retry) = this.retry.as_mut() {
                 ready!(retry.as_mut().poll(cx));
                 this.retry = None;
             }
-            let mut guard = match ready!(this.fd.poll_read_ready(cx)) {
-                Ok(guard) => guard,
-                Err(e) => return this.fail(e),
+            let next = match &this.state {
+                Master::Closed => {
+                    return this.fail(io::Error::new(io::ErrorKind::NotConnected, "pty master closed"));
+                }
+                // Look for a host: a read succeeds or finds nothing (EAGAIN)
+                // only with the slave open.
+                Master::Idle(fd) => match nix::unistd::read(fd, buf.initialize_unfilled()) {
+                    Ok(n) if n > 0 => {
+                        buf.advance(n);
+                        if let Err(e) = this.register() {
+                            return this.fail(e);
+                        }
+                        return Poll::Ready(Ok(()));
+                    }
+                    result => after_read(result, buf),
+                },
+                Master::Live(registered) => {
+                    let mut guard = match ready!(registered.poll_read_ready(cx)) {
+                        Ok(guard) => guard,
+                        Err(e) => return this.fail(e),
+                    };
+                    let closed = guard.ready().is_read_closed();
+                    match nix::unistd::read(guard.get_inner(), buf.initialize_unfilled()) {
+                        // Nothing to read, host present, no hang-up seen:
+                        // wait for the reactor.
+                        Err(nix::Error::EAGAIN) if !closed => {
+                            guard.clear_ready();
+                            Next::Again
+                        }
+                        result => after_read(result, buf),
+                    }
+                }
             };
-            let unfilled = buf.initialize_unfilled();
-            if unfilled.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            match nix::unistd::read(guard.get_inner().as_fd(), unfilled) {
-                // A master read never returns 0 while the PTY exists, but if
-                // it did it would mean "no host" too, not the end of the line.
-                Ok(0) => {}
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
+            match next {
+                Next::Done(Err(e)) => return this.fail(e),
+                Next::Done(Ok(())) => return Poll::Ready(Ok(())),
+                Next::Again => {}
+                Next::Register => {
+                    if let Err(e) = this.register() {
+                        return this.fail(e);
+                    }
                 }
-                Err(nix::Error::EAGAIN) => {
-                    guard.clear_ready();
-                    continue;
-                }
-                Err(nix::Error::EINTR) => continue,
-                Err(e) if is_no_host(&e) => {}
-                Err(e) => return this.fail(e.into()),
+                Next::NoHost => this.lose_host(),
             }
-            // No host: readiness stays set (the hang-up is level-triggered),
-            // so wait a while before looking again rather than spin.
-            drop(guard);
-            this.retry = Some(Box::pin(tokio::time::sleep(NO_HOST_RETRY)));
         }
     }
 }
@@ -286,17 +384,42 @@ impl AsyncWrite for PtyMaster {
                 // the next host as stale output.
                 return Poll::Ready(Ok(data.len()));
             }
-            let mut guard = match ready!(this.fd.poll_write_ready(cx)) {
-                Ok(guard) => guard,
-                Err(e) => return this.fail(e),
+            let next = match &this.state {
+                Master::Closed => {
+                    return this.fail(io::Error::new(io::ErrorKind::NotConnected, "pty master closed"));
+                }
+                // A host the reader has not noticed yet.
+                Master::Idle(fd) => match nix::unistd::write(fd, data) {
+                    Err(nix::Error::EAGAIN) => Next::Register,
+                    result => after_write(result),
+                },
+                Master::Live(registered) => {
+                    let mut guard = match ready!(registered.poll_write_ready(cx)) {
+                        Ok(guard) => guard,
+                        Err(e) => return this.fail(e),
+                    };
+                    let closed = guard.ready().is_write_closed();
+                    match nix::unistd::write(guard.get_inner(), data) {
+                        Err(nix::Error::EAGAIN) if closed => Next::Register,
+                        Err(nix::Error::EAGAIN) => {
+                            guard.clear_ready();
+                            Next::Again
+                        }
+                        result => after_write(result),
+                    }
+                }
             };
-            match nix::unistd::write(guard.get_inner(), data) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(nix::Error::EAGAIN) => guard.clear_ready(),
-                Err(nix::Error::EINTR) => {}
+            match next {
+                Next::Done(Err(e)) => return this.fail(e),
+                Next::Done(Ok(n)) => return Poll::Ready(Ok(n)),
+                Next::Again => {}
+                Next::Register => {
+                    if let Err(e) = this.register() {
+                        return this.fail(e);
+                    }
+                }
                 // The host closed between the check and the write.
-                Err(e) if is_no_host(&e) => return Poll::Ready(Ok(data.len())),
-                Err(e) => return this.fail(e.into()),
+                Next::NoHost => return Poll::Ready(Ok(data.len())),
             }
         }
     }
@@ -307,6 +430,16 @@ impl AsyncWrite for PtyMaster {
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// Sort out a write on the master (the caller handles EAGAIN).
+fn after_write(result: nix::Result<usize>) -> Next<usize> {
+    match result {
+        Ok(n) => Next::Done(Ok(n)),
+        Err(nix::Error::EIO) => Next::NoHost,
+        Err(nix::Error::EINTR) => Next::Again,
+        Err(e) => Next::Done(Err(e.into())),
     }
 }
 

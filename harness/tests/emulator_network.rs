@@ -1,0 +1,125 @@
+//! The emulator's TCP socket services against real sockets on loopback
+//! (ch. 5, App. A p.48): listen, connect, data both ways with DLE coding,
+//! local and remote close, and the "service is running" refusal (37123).
+
+use std::time::Duration;
+
+use mtg::emulator::EmulatorConfig;
+use mtg::transport::EmulatorTransport;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Read until `needle` has arrived; returns everything read.
+async fn read_until(t: &mut EmulatorTransport, needle: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(needle.len()).any(|w| w == needle) {
+        let n = tokio::time::timeout(Duration::from_secs(5), t.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "timed out waiting for {:?}; got {:?}",
+                    String::from_utf8_lossy(needle),
+                    String::from_utf8_lossy(&got)
+                )
+            })
+            .expect("read");
+        assert!(n > 0, "emulator closed the line");
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+async fn command(t: &mut EmulatorTransport, line: &str, until: &str) -> String {
+    t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
+    String::from_utf8_lossy(&read_until(t, until.as_bytes()).await).into_owned()
+}
+
+async fn online_unit() -> EmulatorTransport {
+    let mut t = EmulatorTransport::start(EmulatorConfig::default()).expect("emulator");
+    command(&mut t, "ATE0", "OK\r\n").await;
+    command(&mut t, "AT+CMEE=1;+WOPEN=1", "OK\r\n").await;
+    command(&mut t, "AT+CGATT=1", "OK\r\n").await;
+    command(&mut t, "AT#CONNECTIONSTART", "Ok_Info_GprsActivation\r\n").await;
+    t
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn listening_socket_bridges_a_client_with_dle_coding() {
+    let mut t = online_unit().await;
+    let port = free_port();
+    command(&mut t, &format!("AT#TCPPORT=1,{port}"), "OK\r\n").await;
+    command(&mut t, "AT#TCPSERV=1,\"255.255.255.255\"", "OK\r\n").await;
+    let ok = command(&mut t, "AT#LTCPSTART=1", "OK\r\n").await;
+    assert_eq!(ok, "\r\nOK\r\n");
+    // While it listens, the service runs: parameters cannot be set (p.53).
+    let refused = command(&mut t, "AT#TCPPORT=1,23", "37123\r\n").await;
+    assert_eq!(refused, "\r\n#CME ERROR: 37123\r\n");
+
+    let mut client = TcpStream::connect(("127.0.0.1", port)).await.expect("connect to the listening unit");
+    read_until(&mut t, b"Ok_Info_WaitingForData\r\n").await;
+    // Network payload with ETX and DLE reaches the host escaped.
+    client.write_all(b"a\x03b\x10c").await.unwrap();
+    let got = read_until(&mut t, b"c").await;
+    assert_eq!(got, b"a\x10\x03b\x10\x10c");
+    // Host payload: DLE-escaped ETX arrives as ETX at the peer.
+    t.write_all(b"x\x10\x03y").await.unwrap();
+    let mut buf = [0u8; 16];
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf)).await.unwrap().unwrap();
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(seen, b"x\x03y");
+    // The peer closes: ETX, Ok_Info_SocketClosed, OK (App. A p.48).
+    drop(client);
+    let closed = read_until(&mut t, b"OK\r\n").await;
+    assert_eq!(closed, b"\x03\r\nOk_Info_SocketClosed\r\n\r\nOK\r\n");
+    // Back in command mode.
+    assert_eq!(command(&mut t, "AT", "OK\r\n").await, "\r\nOK\r\n");
+}
+
+#[tokio::test]
+async fn open_socket_to_a_server_and_close_it_with_etx() {
+    let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let echo = tokio::spawn(async move {
+        let (mut s, _) = server.accept().await.unwrap();
+        let mut buf = [0u8; 64];
+        let mut all = Vec::new();
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return all;
+            }
+            all.extend_from_slice(&buf[..n]);
+            s.write_all(&buf[..n]).await.unwrap();
+        }
+    });
+    let mut t = online_unit().await;
+    command(&mut t, &format!("AT#TCPPORT=2,{port}"), "OK\r\n").await;
+    command(&mut t, "AT#TCPSERV=2,\"127.0.0.1\"", "OK\r\n").await;
+    command(&mut t, "AT#TCPTXDELAY=2,0", "OK\r\n").await;
+    let open = command(&mut t, "AT#OTCP=2", "Ok_Info_WaitingForData\r\n").await;
+    assert_eq!(open, "\r\nOk_Info_WaitingForData\r\n");
+    t.write_all(b"hello").await.unwrap();
+    assert_eq!(read_until(&mut t, b"hello").await, b"hello");
+    t.write_all(b"\x03").await.unwrap();
+    assert_eq!(read_until(&mut t, b"OK\r\n").await, b"\r\nOK\r\n");
+    assert_eq!(echo.await.unwrap(), b"hello");
+}
+
+#[tokio::test]
+async fn refused_connection_is_reported_and_the_unit_keeps_serving() {
+    let mut t = online_unit().await;
+    let port = free_port();
+    command(&mut t, &format!("AT#TCPPORT=1,{port}"), "OK\r\n").await;
+    command(&mut t, "AT#TCPSERV=1,\"127.0.0.1\"", "OK\r\n").await;
+    let out = command(&mut t, "AT#OTCP=1", "\r\n#CME ERROR: 38016\r\n").await;
+    assert!(out.ends_with("#CME ERROR: 38016\r\n"), "{out:?}");
+    assert_eq!(command(&mut t, "AT", "OK\r\n").await, "\r\nOK\r\n");
+}
