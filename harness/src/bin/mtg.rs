@@ -178,7 +178,7 @@ fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>) -> Ex
             match mtg::emulator::listen::listen_tcp(addr, config).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("mtg-emulator: cannot listen on {addr}: {e}");
+                    eprintln!("mtg-emulator: {e}");
                     ExitCode::FAILURE
                 }
             }
