@@ -30,11 +30,16 @@ pub struct Profile {
     pub crc: u8,
     pub creg: u8,
     pub cgreg: u8,
+    /// `AT&C`: 0 DCD always on, 1 DCD follows the data connection.
+    pub dcd_mode: u8,
+    /// `AT&D`: 0 DTR ignored, 1 or 2 a DTR drop ends the data connection.
+    pub dtr_mode: u8,
 }
 
 impl Default for Profile {
     /// `AT&F` values of a Wavecom core: echo on, verbose, results shown,
-    /// errors as plain `ERROR`, no automatic answer, 115200 bit/s, RTS/CTS.
+    /// errors as plain `ERROR`, no automatic answer, 115200 bit/s, RTS/CTS,
+    /// DCD following the connection (`&C1`), DTR drop hanging up (`&D2`).
     fn default() -> Self {
         Profile {
             echo: true,
@@ -48,6 +53,8 @@ impl Default for Profile {
             crc: 0,
             creg: 0,
             cgreg: 0,
+            dcd_mode: 1,
+            dtr_mode: 2,
         }
     }
 }

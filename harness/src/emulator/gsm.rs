@@ -138,8 +138,16 @@ impl Modem {
                     Outcome::Final(Final::NoCarrier)
                 }
             }
+            "&C" if n <= 1 => {
+                self.settings.dcd_mode = n as u8;
+                Outcome::Continue
+            }
+            "&D" if n <= 2 => {
+                self.settings.dtr_mode = n as u8;
+                Outcome::Continue
+            }
             // Accepted and without effect on this model, as on the unit.
-            "&C" | "&D" | "&K" | "&S" | "X" | "L" | "M" => Outcome::Continue,
+            "&K" | "&S" | "X" | "L" | "M" => Outcome::Continue,
             _ => Outcome::Error(Error::Plain),
         };
         let _ = now;

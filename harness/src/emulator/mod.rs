@@ -117,6 +117,8 @@ pub struct Modem {
     timer_seq: u64,
     service: Option<tcp::Service>,
     net_requests: Vec<network::Request>,
+    /// Data Terminal Ready as the host drives it (in-process transport only).
+    dtr: bool,
 }
 
 /// Delay between the steps of a simulated network procedure. Short, so that
@@ -140,6 +142,7 @@ impl Modem {
             timer_seq: 0,
             service: None,
             net_requests: Vec::new(),
+            dtr: true,
         })
     }
 

@@ -217,7 +217,30 @@ impl Modem {
                 }
                 Ok(())
             }
-            Control::Dtr(_) => Err("the in-process transport models control lines, not the modem core".into()),
+            Control::Dtr(on) => {
+                let falling = self.dtr && !*on;
+                self.dtr = *on;
+                if falling && self.settings.dtr_mode > 0 {
+                    self.dtr_dropped();
+                }
+                Ok(())
+            }
+            Control::Lines { dcd, ri } => {
+                let (is_dcd, is_ri) = (self.dcd(), self.radio.call.is_some());
+                let show = |b: bool| if b { "on" } else { "off" };
+                let mut wrong = Vec::new();
+                if dcd.is_some_and(|d| d != is_dcd) {
+                    wrong.push(format!("DCD is {}", show(is_dcd)));
+                }
+                if ri.is_some_and(|r| r != is_ri) {
+                    wrong.push(format!("RI is {}", show(is_ri)));
+                }
+                if wrong.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("mismatch: {}", wrong.join(", ")))
+                }
+            }
         }
     }
 
@@ -421,6 +444,30 @@ impl Modem {
             self.schedule(at, Timed::Emit(lines.clone()));
         }
         self.schedule(at + STEP, Timed::Radio(Event::DialFailed));
+    }
+
+    /// Data Carrier Detect: with `AT&C1` on while a socket is in data mode or
+    /// a GSM data call is up; with `AT&C0` always on (V.250 §6.2.8).
+    pub(crate) fn dcd(&self) -> bool {
+        self.settings.dcd_mode == 0
+            || self.mode == super::Mode::Data
+            || matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. })
+    }
+
+    /// DTR dropped with `AT&D1`/`&D2`: the data connection ends. The manual
+    /// does not describe DTR (pages not recovered); the later Universal IP
+    /// guide says dropping DTR ends a socket when ETX coding is off, so an
+    /// open socket is closed (`OK`) and a GSM data call is hung up
+    /// (`NO CARRIER`).
+    fn dtr_dropped(&mut self) {
+        let f = self.format();
+        if self.mode == super::Mode::Data {
+            self.stop_services();
+            f.final_result(&mut self.out, Final::Ok);
+        } else if matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. }) {
+            self.end_session();
+            f.final_result(&mut self.out, Final::NoCarrier);
+        }
     }
 
     /// The IP link goes down: services stop with it.

@@ -18,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::scenario::{escape, AbortVerdict, Action, Basis, Matcher, Scenario, Step};
 use crate::transcript::{line_text, Entry, Role, Transcript};
-use crate::transport::Transport;
+use crate::transport::{ControlError, Transport};
 use lines::{LineReader, ReadEnd};
 
 /// How a scenario ended.
@@ -232,8 +232,10 @@ impl Run<'_> {
             }
             Action::Expect => {}
             Action::Control(c) => {
-                self.t.control(c).await.map_err(|e| Stop::error(e.to_string()))?;
-                self.transcript.note(format!("control performed: {}", serde_json::to_string(c).unwrap_or_default()));
+                self.t.control(c).await.map_err(|e| match e {
+                    ControlError::Mismatch { .. } => Stop::fail(e.to_string()),
+                    other => Stop::error(other.to_string()),
+                })?;
             }
         }
         if let Some(expected) = &step.expect_bytes {

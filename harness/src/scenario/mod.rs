@@ -249,6 +249,14 @@ pub enum Control {
     Advance(Dur),
     /// Data Terminal Ready as driven by the host.
     Dtr(bool),
+    /// Check the lines the unit drives: Data Carrier Detect and Ring
+    /// Indicator (`None`: not checked). A mismatch is a finding.
+    Lines {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dcd: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ri: Option<bool>,
+    },
 }
 
 /// The far end of a GSM data call (ch. 2 #CONNECTIONSTART, p.13-14).
@@ -319,7 +327,7 @@ impl Control {
     /// The capability a target needs to perform this control.
     pub fn capability(&self) -> Capability {
         match self {
-            Control::Dtr(_) => Capability::ControlLines,
+            Control::Dtr(_) | Control::Lines { .. } => Capability::ControlLines,
             _ => Capability::EmulatorControl,
         }
     }

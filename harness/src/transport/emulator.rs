@@ -171,10 +171,12 @@ impl Transport for EmulatorTransport {
                 Control::Restart => self.restart().await.map_err(|e| e.to_string()),
                 other => self.send_control(other).await,
             };
-            result.map_err(|cause| ControlError::Failed {
-                target: self.describe(),
-                control: format!("{control:?}"),
-                cause,
+            result.map_err(|cause| match cause.strip_prefix("mismatch: ") {
+                // A line check that does not hold is a finding about the unit.
+                Some(detail) if matches!(control, Control::Lines { .. }) => {
+                    ControlError::Mismatch { target: self.describe(), detail: detail.to_string() }
+                }
+                _ => ControlError::Failed { target: self.describe(), control: format!("{control:?}"), cause },
             })
         })
     }

@@ -40,6 +40,9 @@ use crate::scenario::{Capability, Control};
 pub enum ControlError {
     #[error("target {target} cannot perform `{control}`")]
     Unsupported { target: String, control: String },
+    /// A checked line is not in the expected state: a finding, not a rig fault.
+    #[error("{target}: {detail}")]
+    Mismatch { target: String, detail: String },
     #[error("control `{control}` failed on {target}: {cause}")]
     Failed { target: String, control: String, cause: String },
 }

@@ -177,6 +177,12 @@ fn flow_name(flow: FlowControl) -> &'static str {
     }
 }
 
+/// Why a line check did not hold.
+enum LineCheck {
+    Io(String),
+    Mismatch(String),
+}
+
 /// An open serial port.
 ///
 /// DTR is left alone on open (a PTY has no DTR, and a real unit may react
@@ -189,6 +195,30 @@ pub struct SerialTransport {
 }
 
 impl SerialTransport {
+    /// Read DCD and RI from the port and compare them with what is expected.
+    fn check_lines(&mut self, dcd: Option<bool>, ri: Option<bool>) -> Result<(), LineCheck> {
+        use tokio_serial::SerialPort;
+        let show = |b: bool| if b { "on" } else { "off" };
+        let mut wrong = Vec::new();
+        if let Some(want) = dcd {
+            let is = self.stream.read_carrier_detect().map_err(|e| LineCheck::Io(e.to_string()))?;
+            if is != want {
+                wrong.push(format!("DCD is {}", show(is)));
+            }
+        }
+        if let Some(want) = ri {
+            let is = self.stream.read_ring_indicator().map_err(|e| LineCheck::Io(e.to_string()))?;
+            if is != want {
+                wrong.push(format!("RI is {}", show(is)));
+            }
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(LineCheck::Mismatch(wrong.join(", ")))
+        }
+    }
+
     /// Open `path` with `settings`. Must be called within a tokio runtime
     /// (the port is registered with its reactor).
     ///
@@ -273,6 +303,12 @@ impl Transport for SerialTransport {
                 target: self.describe(),
                 control: format!("{control:?}"),
                 cause: e.to_string(),
+            }),
+            Control::Lines { dcd, ri } => self.check_lines(*dcd, *ri).map_err(|e| match e {
+                LineCheck::Io(cause) => {
+                    ControlError::Failed { target: self.describe(), control: format!("{control:?}"), cause }
+                }
+                LineCheck::Mismatch(detail) => ControlError::Mismatch { target: self.describe(), detail },
             }),
             _ => Err(ControlError::Unsupported { target: self.describe(), control: format!("{control:?}") }),
         };
