@@ -84,6 +84,9 @@ struct RunArgs {
     /// Do not compare transcripts with the goldens.
     #[arg(long)]
     no_golden: bool,
+    /// Print every step as it starts, also when stderr is not a terminal.
+    #[arg(long)]
+    steps: bool,
 }
 
 fn main() -> ExitCode {
@@ -267,7 +270,8 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         }
     };
     let options = Options { time_scale: args.time_scale, ..Options::default() };
-    let progress = Live { tty: std::io::stderr().is_terminal(), verbose: jobs == 1 };
+    let tty = std::io::stderr().is_terminal();
+    let progress = Live { tty, verbose: tty || args.steps };
     let out = Arc::new(out);
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
 
