@@ -350,6 +350,15 @@ impl Modem {
                 _ => self.bad_arg(),
             },
 
+            // +CPOF: power the GSM part off (drivers send AT+CFUN=1,1 then
+            // AT+CPOF=1 before cutting power). The core keeps answering AT
+            // commands, like AT+CFUN=0; AT+CFUN=1 brings the radio back.
+            ("CPOF", Form::Action) | ("CPOF", Form::Set("1")) => {
+                self.radio.cfun = 0;
+                self.end_session();
+                self.radio.attached = false;
+                Outcome::Continue
+            }
             ("WIND", Form::Read) => self.info(&format!("+WIND: {}", self.flash.stored.wind)),
             ("WIND", Form::Test) => self.info("+WIND: (0-4095)"),
             ("WIND", Form::Set(v)) => match v.trim().parse::<u32>() {
