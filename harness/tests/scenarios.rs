@@ -16,6 +16,9 @@ use mtg::transport::Target;
 
 fn main() {
     let args = Arguments::from_args();
+    // insta reports a golden mismatch by panicking after printing its diff;
+    // the default hook would add a backtrace per scenario, which says nothing.
+    std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
     let root = mtg::workspace_root();
     let target_text = std::env::var("MTG_TARGET").unwrap_or_else(|_| "emu:".to_string());
     let target: Target = match target_text.parse() {

@@ -129,22 +129,15 @@ impl Format {
 
     /// A stack error (`#CME ERROR: <code>`), or `ERROR` without `AT+CMEE=1`.
     pub fn stack_error(self, out: &mut Vec<u8>, code: u32) {
-        if self.cmee == 0 {
-            return self.final_result(out, Final::Error);
-        }
-        if self.quiet {
-            return;
-        }
-        if self.verbose {
-            out.extend_from_slice(format!("\r\n#CME ERROR: {code}\r\n").as_bytes());
-        } else {
-            // p.49 prints "[CR]#CME ERROR: Value [CR][LF]" in the numeric column.
-            out.extend_from_slice(format!("\r#CME ERROR: {code}\r\n").as_bytes());
-        }
+        self.cme_error(out, '#', code);
     }
 
     /// A GSM core error (3GPP TS 27.007 `+CME ERROR`), per `AT+CMEE`.
     pub fn gsm_error(self, out: &mut Vec<u8>, code: u32) {
+        self.cme_error(out, '+', code);
+    }
+
+    fn cme_error(self, out: &mut Vec<u8>, prefix: char, code: u32) {
         if self.cmee == 0 {
             return self.final_result(out, Final::Error);
         }
@@ -152,9 +145,10 @@ impl Format {
             return;
         }
         if self.verbose {
-            out.extend_from_slice(format!("\r\n+CME ERROR: {code}\r\n").as_bytes());
+            out.extend_from_slice(format!("\r\n{prefix}CME ERROR: {code}\r\n").as_bytes());
         } else {
-            out.extend_from_slice(format!("\r+CME ERROR: {code}\r\n").as_bytes());
+            // p.49 prints "[CR]#CME ERROR: Value [CR][LF]" in the numeric column.
+            out.extend_from_slice(format!("\r{prefix}CME ERROR: {code}\r\n").as_bytes());
         }
     }
 }

@@ -205,26 +205,8 @@ impl Run<'_> {
                 }
             }
             Action::Silence(d) => {
-                let until = Instant::now() + *d;
-                loop {
-                    let now = Instant::now();
-                    if now >= until {
-                        break;
-                    }
-                    match self.reader.next(self.t, until - now, until).await {
-                        Ok(seg) => {
-                            if self.is_ignored(&seg) {
-                                self.received(seg, Role::Ignored);
-                                continue;
-                            }
-                            let line = line_text(&seg);
-                            self.received(seg, Role::Unexpected);
-                            return Err(Stop::fail(format!("expected silence for {}ms, got {line:?}", d.as_millis())));
-                        }
-                        Err(ReadEnd::Timeout) => break,
-                        Err(e) => return Err(self.read_end(e, "silence")),
-                    }
-                }
+                let what = format!("expected silence for {}ms", d.as_millis());
+                self.quiet_for(*d, &what, "silence").await?;
                 self.transcript.push(Entry::Check { ok: true, message: format!("silent for {}ms", d.as_millis()) });
             }
             Action::Wait(d) => {
@@ -385,7 +367,13 @@ impl Run<'_> {
 
     /// After the last step nothing more may come (extra lines are findings).
     async fn expect_quiet(&mut self) -> Result<(), Stop> {
-        let until = Instant::now() + self.options.quiet_after;
+        let quiet = self.options.quiet_after;
+        self.quiet_for(quiet, "unexpected output after the last step", "the end of the scenario").await
+    }
+
+    /// Nothing but ignored lines may arrive for `d`; `what` names the failure.
+    async fn quiet_for(&mut self, d: Duration, what: &str, waiting_for: &str) -> Result<(), Stop> {
+        let until = Instant::now() + d;
         loop {
             let now = Instant::now();
             if now >= until {
@@ -399,10 +387,10 @@ impl Run<'_> {
                     }
                     let line = line_text(&seg);
                     self.received(seg, Role::Unexpected);
-                    return Err(Stop::fail(format!("unexpected output after the last step: {line:?}")));
+                    return Err(Stop::fail(format!("{what}, got {line:?}")));
                 }
                 Err(ReadEnd::Timeout) => return Ok(()),
-                Err(e) => return Err(self.read_end(e, "the end of the scenario")),
+                Err(e) => return Err(self.read_end(e, waiting_for)),
             }
         }
     }
