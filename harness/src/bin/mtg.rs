@@ -43,6 +43,14 @@ enum Command {
         #[arg(long)]
         gaps: bool,
     },
+    /// Write the HTML report of a finished run, compared with a baseline run.
+    Report {
+        /// The run's output folder (or its run.json).
+        run: PathBuf,
+        /// A previous run's output folder (or run.json) to compare with.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
     /// Serve the reference emulator on TCP or behind a pseudo-terminal until killed.
     Emulator {
         /// Listen for TCP connections; each connection is the serial line of one unit.
@@ -87,6 +95,9 @@ struct RunArgs {
     /// Print every step as it starts, also when stderr is not a terminal.
     #[arg(long)]
     steps: bool,
+    /// A previous run's output folder (or run.json): report.html shows what changed.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -98,7 +109,37 @@ fn main() -> ExitCode {
         Command::Coverage { scenarios, verbose, gaps } => {
             coverage(scenarios.unwrap_or_else(|| root.join("scenarios")), verbose, gaps)
         }
+        Command::Report { run, baseline } => report_html(run, baseline),
         Command::Emulator { listen, pty, flash } => emulator(listen, pty, flash),
+    }
+}
+
+fn report_html(run: PathBuf, baseline: Option<PathBuf>) -> ExitCode {
+    let record = match report::read_record(&run) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let baseline = match baseline.as_deref().map(report::read_record).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: baseline {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let dir = if run.is_dir() { run } else { run.parent().map(PathBuf::from).unwrap_or_default() };
+    let out = OutputDir { path: dir };
+    match out.write_html(&record, baseline.as_ref()) {
+        Ok(()) => {
+            println!("{}", out.path.join("report.html").display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: writing {}: {e}", out.path.join("report.html").display());
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -239,6 +280,13 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             }
         }
     }
+    let baseline = match args.baseline.as_deref().map(report::read_record).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: baseline {e}");
+            return ExitCode::from(2);
+        }
+    };
     let out = match OutputDir::create(&args.out) {
         Ok(o) => o,
         Err(e) => {
@@ -326,11 +374,11 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     let mut rec = record.lock().expect("record lock");
     rec.interrupted = interrupted;
     rec.finished = !interrupted;
-    if let Err(e) = out.write_record(&rec) {
+    if let Err(e) = out.write_record(&rec).and_then(|()| out.write_html(&rec, baseline.as_ref())) {
         eprintln!("error: writing {}: {e}", out.path.display());
     }
     println!("\n{}", report::summary(&rec));
-    println!("transcripts, diffs, run.json and junit.xml in {}", out.path.display());
+    println!("transcripts, diffs, run.json, junit.xml and report.html in {}", out.path.display());
     if interrupted {
         eprintln!("mtg: interrupted; the record lists what did not run");
         ExitCode::from(130)

@@ -22,7 +22,7 @@ use crate::transport::{ControlError, Transport};
 use lines::{LineReader, ReadEnd};
 
 /// How a scenario ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "verdict", content = "reason")]
 pub enum Verdict {
     Pass,

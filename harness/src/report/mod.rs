@@ -6,21 +6,25 @@
 //! - `run.json`: the run record, rewritten atomically after every scenario,
 //!   so a run that fails or is interrupted still leaves a complete record of
 //!   what was done and what was not;
-//! - `junit.xml`: the same results for CI dashboards.
+//! - `junit.xml`: the same results for CI dashboards;
+//! - `report.html`: a self-contained page for people, compared with a
+//!   baseline run when one is given ([`html`]).
+
+pub mod html;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::golden::Comparison;
 use crate::runner::{Outcome, Verdict};
 use crate::scenario::{Basis, Scenario};
 
 /// The record of one scenario in a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioRecord {
     pub id: String,
     pub title: String,
@@ -39,7 +43,7 @@ pub struct ScenarioRecord {
 }
 
 /// The record of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub tool: String,
     pub started_unix: u64,
@@ -87,7 +91,21 @@ pub struct OutputDir {
 }
 
 impl OutputDir {
+    /// Create the folder; what a previous run left in it is removed, so that
+    /// nothing stale (an old diff) is mistaken for this run's.
     pub fn create(path: &Path) -> std::io::Result<OutputDir> {
+        for sub in ["transcripts", "diffs"] {
+            match std::fs::remove_dir_all(path.join(sub)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        for file in ["run.json", "junit.xml", "report.html"] {
+            match std::fs::remove_file(path.join(file)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
         std::fs::create_dir_all(path.join("transcripts"))?;
         std::fs::create_dir_all(path.join("diffs"))?;
         Ok(OutputDir { path: path.to_path_buf() })
@@ -139,6 +157,19 @@ impl OutputDir {
         write_atomic(&self.path.join("run.json"), &json)?;
         write_atomic(&self.path.join("junit.xml"), junit(record).as_bytes())
     }
+
+    /// Write `report.html`, compared with `baseline` when given.
+    pub fn write_html(&self, record: &RunRecord, baseline: Option<&RunRecord>) -> std::io::Result<()> {
+        let page = html::render(record, &self.path, baseline);
+        write_atomic(&self.path.join("report.html"), page.as_bytes())
+    }
+}
+
+/// Read a run record (`run.json`, or a folder holding one).
+pub fn read_record(path: &Path) -> Result<RunRecord, String> {
+    let file = if path.is_dir() { path.join("run.json") } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a run record: {e}", file.display()))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
