@@ -317,7 +317,8 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let options = Options { time_scale: args.time_scale, ..Options::default() };
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let options = Options { time_scale: args.time_scale, cancel: Some(cancel_rx), ..Options::default() };
     let tty = std::io::stderr().is_terminal();
     let progress = Live { tty, verbose: tty || args.steps };
     let out = Arc::new(out);
@@ -328,14 +329,18 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs));
             let mut tasks = Vec::new();
             for scenario in selected.iter().map(|s| (*s).clone()) {
-                let permit = semaphore.clone().acquire_owned();
+                // Taking the permit here keeps the suite's order.
+                let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
                 let (target, options, record, out, done, root) =
                     (target.clone(), options.clone(), record.clone(), out.clone(), done.clone(), root.clone());
                 let no_golden = args.no_golden;
                 let tty = progress.tty;
                 let verbose = progress.verbose;
                 tasks.push(tokio::spawn(async move {
-                    let _permit = permit.await;
+                    let _permit = permit;
+                    if options.cancel.as_ref().is_some_and(|c| *c.borrow()) {
+                        return;
+                    }
                     let live = Live { tty, verbose };
                     let outcome = run_one(&scenario, &target, &options, &live).await;
                     let comparison = (!no_golden && outcome.verdict == mtg::runner::Verdict::Pass)
@@ -363,9 +368,16 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
                 let _ = t.await;
             }
         };
+        // On Ctrl-C the running scenarios stop where they are and record
+        // their transcripts; the ones not started are listed as not run.
+        tokio::pin!(work);
         tokio::select! {
-            _ = work => false,
-            _ = tokio::signal::ctrl_c() => true,
+            _ = &mut work => false,
+            _ = tokio::signal::ctrl_c() => {
+                let _ = cancel_tx.send(true);
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), work).await;
+                true
+            }
         }
     });
     // Stop whatever is still running before writing the final record.

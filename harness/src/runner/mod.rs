@@ -68,11 +68,24 @@ pub struct Options {
     pub quiet_after: Duration,
     /// Multiply every time limit (slow rigs).
     pub time_scale: f64,
+    /// Becomes true when the run is interrupted: the scenario stops at once
+    /// and returns what it has (its transcript is still written).
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0 }
+        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0, cancel: None }
+    }
+}
+
+/// Resolves when the run is interrupted (never, without a cancel channel).
+async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
+    match cancel {
+        Some(mut rx) => {
+            let _ = rx.wait_for(|c| *c).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -131,7 +144,11 @@ pub async fn execute(
         let description = describe(step);
         progress.step(&scenario.id, i + 1, scenario.steps.len(), &description);
         run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description });
-        if let Err(s) = run.step(step).await {
+        let result = tokio::select! {
+            r = run.step(step) => r,
+            _ = cancelled(options.cancel.clone()) => Err(Stop::error("interrupted by the user")),
+        };
+        if let Err(s) = result {
             run.transcript.push(Entry::Check { ok: false, message: s.message.clone() });
             failed = Some((i + 1, step.origin.clone(), step.basis.unwrap_or(scenario.basis)));
             stop = Some(s);
@@ -156,11 +173,12 @@ pub async fn execute(
             (s.verdict, Some(located))
         }
     };
+    let is_fail = verdict == Verdict::Fail;
     Outcome {
         id: scenario.id.clone(),
         verdict,
         message,
-        basis: failed.as_ref().map(|f| f.2),
+        basis: failed.as_ref().filter(|_| is_fail).map(|f| f.2),
         failed_step: failed.map(|(i, o, _)| (i, o)),
         duration_ms: started.elapsed().as_millis() as u64,
         transcript: run.transcript,
