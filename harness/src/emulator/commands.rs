@@ -106,6 +106,12 @@ impl Modem {
         if matches!(name.as_str(), "LTCPSTART" | "LTCPSTOP" | "OTCP") {
             return self.tcp_command(&name, rest, now);
         }
+        let known = matches!(name.as_str(), "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
+            || SERVICE_COMMANDS.contains(&name.as_str());
+        if !known {
+            // An unknown mnemonic is unknown whatever follows it (`=…`, `?`).
+            return Outcome::Error(Error::Stack(code::UNKNOWN_COMMAND));
+        }
         if !rest.is_empty() {
             return Outcome::Error(Error::Stack(code::SYNTAX));
         }
@@ -114,8 +120,7 @@ impl Modem {
             "CONNECTIONSTOP" => self.connection_stop(),
             "ACCEPT" => self.accept(now),
             "DELFLASH" => self.delflash(),
-            n if SERVICE_COMMANDS.contains(&n) => self.service_command(n),
-            _ => Outcome::Error(Error::Stack(code::UNKNOWN_COMMAND)),
+            n => self.service_command(n),
         }
     }
 
@@ -146,6 +151,11 @@ impl Modem {
             Ok(a) => a,
             Err(r) => return Outcome::Error(Error::Stack(r.code())),
         };
+        // `AT#X=` with nothing after `=` is a syntax error; `AT#X=""` is an
+        // empty string, which resets a text parameter.
+        if args.iter().any(|a| a.text.is_empty() && !a.quoted) {
+            return Outcome::Error(Error::Stack(code::SYNTAX));
+        }
         if p.per_socket {
             return self.socket_parameter(p, &args);
         }
