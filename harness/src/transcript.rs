@@ -109,11 +109,12 @@ impl Transcript {
                     let mut text = escape::encode(bytes);
                     if *role != Role::Echo {
                         let line = line_text(bytes);
-                        if banner_pending && !line.is_empty() {
+                        if banner_pending && !line.is_empty() && !is_final(&line) {
                             // The first line of #VALL is the stack's banner.
                             banner_pending = false;
                             text = text.replace(&escape::encode(line.as_bytes()), "<stack-banner>");
                         } else {
+                            banner_pending = false;
                             text = redact_received(&text, &line, &command);
                         }
                     } else {
@@ -181,6 +182,11 @@ fn command_name(bytes: &[u8]) -> String {
     body[..end].to_string()
 }
 
+/// A final result (verbose or numeric) or an error: never a volatile value.
+fn is_final(line: &str) -> bool {
+    matches!(line, "OK" | "ERROR" | "0" | "4") || line.contains("ERROR")
+}
+
 /// Secrets in a sent line: `AT#ISPPW="x"` → `AT#ISPPW=<redacted>`.
 fn redact_sent(text: &str) -> String {
     if let Some(c) = SECRET_SET.captures(text) {
@@ -201,12 +207,11 @@ fn redact_received(text: &str, line: &str, command: &str) -> String {
             }
         })
         .into_owned();
-    let is_final = matches!(line, "OK" | "ERROR" | "0" | "4") || line.contains("ERROR");
     if VERSION.is_match(line) {
         out = out.replace(&escape::encode(line.as_bytes()), "#VERSION: \"<stack-version>\"");
     } else if CSQ.is_match(line) {
         out = out.replace(&escape::encode(line.as_bytes()), "+CSQ: <rssi>,<ber>");
-    } else if IDENTITY_COMMANDS.contains(&command) && !is_final && !line.is_empty() {
+    } else if IDENTITY_COMMANDS.contains(&command) && !is_final(line) && !line.is_empty() {
         out = out.replace(&escape::encode(line.as_bytes()), "<identity>");
     } else if ADDRESS_COMMANDS.contains(&command) {
         out = IPV4
