@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::parameters::{self, split_args, validate, Arg, Parameter, Value, SOCKETS};
 use super::radio::{Bearer, Event, Session};
 use super::result::Final;
-use super::{Error, Mode, Modem, Outcome, TextTarget, Timed, STEP};
+use super::{Error, Mode, Modem, Outcome, TextTarget, Timed};
 
 /// Ch. 9 error codes used here.
 pub mod code {
@@ -23,6 +23,7 @@ pub mod code {
     pub const BAD_CONFIGURATION: u32 = 36929;
     pub const SERVICE_RUNNING: u32 = 37123;
     pub const RESOURCE_UNAVAILABLE: u32 = 36872;
+    pub const INVALID_CALL_TYPE: u32 = 35869;
 }
 
 /// Most addresses RECiADD keeps (p.18: "the 11th and subsequent addresses
@@ -117,7 +118,7 @@ impl Modem {
         }
         match name.as_str() {
             "CONNECTIONSTART" => self.connection_start(now),
-            "CONNECTIONSTOP" => self.connection_stop(),
+            "CONNECTIONSTOP" => self.connection_stop(now),
             "ACCEPT" => self.accept(now),
             "DELFLASH" => self.delflash(),
             n => self.service_command(n),
@@ -249,7 +250,10 @@ impl Modem {
         }
     }
 
-    /// `AT#CONNECTIONSTART` (p.13-14): GPRS or GSM per GPRSMODE.
+    /// `AT#CONNECTIONSTART` (p.13-14): GPRS or GSM per GPRSMODE. The
+    /// session comes up in the background: the interpreter keeps answering,
+    /// so `#VSTATE` can show CHECKING, DIALING and AUTHENTICATING (p.39), and
+    /// the address and `Ok_Info_…` message end the command when it is up.
     fn connection_start(&mut self, now: Instant) -> Outcome {
         match self.radio.session {
             Session::Idle => {}
@@ -263,38 +267,50 @@ impl Modem {
                 return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
             }
             self.radio.session = Session::Checking;
-            self.mode = Mode::Busy;
-            self.schedule(now + STEP, Timed::Radio(Event::GprsActivation));
+            self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
             Outcome::Deferred
         } else {
             let number = self.selected_dial_number();
             if number.is_empty() {
                 return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION));
             }
-            self.mode = Mode::Busy;
             self.dial_gsm(&number, now);
             Outcome::Deferred
         }
     }
 
-    /// `AT#CONNECTIONSTOP` (p.12): `OK` once the line is released.
-    fn connection_stop(&mut self) -> Outcome {
+    /// `AT#CONNECTIONSTOP` (p.12): `OK` once the line is released; while it
+    /// is released `#VSTATE` shows DISCONNECTING.
+    fn connection_stop(&mut self, now: Instant) -> Outcome {
         self.stop_services();
-        self.radio.session = Session::Idle;
         self.radio.call = None;
-        Outcome::Continue
+        match self.radio.session {
+            Session::Idle | Session::Disconnecting => {
+                self.radio.session = Session::Idle;
+                Outcome::Continue
+            }
+            _ => {
+                self.radio.session = Session::Disconnecting;
+                self.radio.last_activity = None;
+                self.schedule(now + self.radio.pace, Timed::Radio(Event::Released));
+                Outcome::Deferred
+            }
+        }
     }
 
     /// `AT#ACCEPT` (p.12): answer the ringing call; `OK`, then `CONNECT`,
     /// the address and the PPP message follow as the call comes up.
     fn accept(&mut self, now: Instant) -> Outcome {
-        if self.radio.call.take().is_none() {
+        let Some(call) = self.radio.call.take() else {
             return Outcome::Final(Final::NoCarrier);
+        };
+        if call.voice {
+            // Ch. 9: "Invalid incoming call type": the stack takes data calls.
+            return Outcome::Error(Error::Stack(code::INVALID_CALL_TYPE));
         }
         self.format().final_result(&mut self.out, Final::Ok);
         self.radio.session = Session::Checking;
-        self.mode = Mode::Busy;
-        self.schedule(now + STEP, Timed::Radio(Event::GsmConnected { answered: true }));
+        self.schedule(now + self.radio.pace, Timed::Radio(Event::GsmConnected { answered: true }));
         Outcome::Deferred
     }
 

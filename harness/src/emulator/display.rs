@@ -107,6 +107,7 @@ impl Modem {
             Session::Dialing => "DIALING",
             Session::Authenticating => "AUTHENTICATING",
             Session::Connected { .. } => "CONNECTED",
+            Session::Disconnecting => "DISCONNECTING",
         };
         format!("#STATE: \"{state}\"")
     }

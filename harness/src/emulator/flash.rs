@@ -81,6 +81,8 @@ pub struct Stored {
 pub struct Flash {
     path: Option<PathBuf>,
     pub stored: Stored,
+    /// Fail the next write (fault injection, `emulator: flash-write-fault`).
+    pub fail_next_write: bool,
 }
 
 /// A store that cannot be read or written.
@@ -95,7 +97,7 @@ impl Flash {
     /// Open the store at `path` (created on first write), or an in-memory one.
     pub fn open(path: Option<&Path>) -> Result<Flash, FlashError> {
         let Some(path) = path else {
-            return Ok(Flash { path: None, stored: Stored::default() });
+            return Ok(Flash { path: None, stored: Stored::default(), fail_next_write: false });
         };
         let stored = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| FlashError {
@@ -105,11 +107,17 @@ impl Flash {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored::default(),
             Err(e) => return Err(FlashError { path: path.to_path_buf(), cause: e.to_string() }),
         };
-        Ok(Flash { path: Some(path.to_path_buf()), stored })
+        Ok(Flash { path: Some(path.to_path_buf()), stored, fail_next_write: false })
     }
 
     /// Write the store atomically.
-    pub fn commit(&self) -> Result<(), FlashError> {
+    pub fn commit(&mut self) -> Result<(), FlashError> {
+        if std::mem::take(&mut self.fail_next_write) {
+            return Err(FlashError {
+                path: self.path.clone().unwrap_or_default(),
+                cause: "write failed (injected fault)".into(),
+            });
+        }
         let Some(path) = &self.path else { return Ok(()) };
         let err = |cause: String| FlashError { path: path.clone(), cause };
         let dir = match path.parent() {

@@ -16,6 +16,8 @@ use crate::scenario::SimState;
 const CME_NOT_ALLOWED: u32 = 3;
 const CME_SIM_NOT_INSERTED: u32 = 10;
 const CME_SIM_PIN_REQUIRED: u32 = 11;
+const CME_SIM_PUK_REQUIRED: u32 = 12;
+const CME_SIM_FAILURE: u32 = 13;
 const CME_INCORRECT_PASSWORD: u32 = 16;
 const CME_NO_NETWORK: u32 = 30;
 
@@ -239,10 +241,15 @@ impl Modem {
             ("CPIN", Form::Read) => match self.radio.sim {
                 SimState::Ready => self.info("+CPIN: READY"),
                 SimState::PinRequired => self.info("+CPIN: SIM PIN"),
+                SimState::PukRequired => self.info("+CPIN: SIM PUK"),
                 SimState::Absent => Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
+                SimState::Failure => Outcome::Error(Error::Gsm(CME_SIM_FAILURE)),
             },
             ("CPIN", Form::Set(v)) => match self.radio.sim {
                 SimState::Absent => Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
+                SimState::Failure => Outcome::Error(Error::Gsm(CME_SIM_FAILURE)),
+                // Unblocking with the PUK is not modelled: the PIN alone is refused.
+                SimState::PukRequired => Outcome::Error(Error::Gsm(CME_SIM_PUK_REQUIRED)),
                 // Public driver code treats `+CME ERROR: 3` as "PIN already entered".
                 SimState::Ready => Outcome::Error(Error::Gsm(CME_NOT_ALLOWED)),
                 SimState::PinRequired => {
@@ -288,6 +295,8 @@ impl Modem {
                     match self.radio.sim {
                         SimState::Absent => return Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
                         SimState::PinRequired => return Outcome::Error(Error::Gsm(CME_SIM_PIN_REQUIRED)),
+                        SimState::PukRequired => return Outcome::Error(Error::Gsm(CME_SIM_PUK_REQUIRED)),
+                        SimState::Failure => return Outcome::Error(Error::Gsm(CME_SIM_FAILURE)),
                         SimState::Ready => {}
                     }
                     if !self.radio.creg_stat().is_registered() || !self.radio.gprs_network.is_registered() {

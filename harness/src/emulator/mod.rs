@@ -96,8 +96,6 @@ pub(crate) enum Timed {
     Emit(Vec<u8>),
     /// Run a radio event.
     Radio(radio::Event),
-    /// The running command has finished: leave [`Mode::Busy`].
-    Done,
     /// TCPTXDELAY expired: send the pending payload.
     Flush,
 }
@@ -185,12 +183,6 @@ impl Modem {
             match timed {
                 Timed::Emit(bytes) => self.out.extend_from_slice(&bytes),
                 Timed::Radio(event) => self.radio_event(event, now),
-                Timed::Done => {
-                    if self.mode == Mode::Busy {
-                        self.mode = Mode::Command;
-                    }
-                    self.release_queued(now);
-                }
                 Timed::Flush => self.flush(0),
             }
         }

@@ -36,6 +36,8 @@ pub enum Session {
         my_ip: String,
         peer_ip: String,
     },
+    /// `AT#CONNECTIONSTOP` is releasing the line.
+    Disconnecting,
 }
 
 /// An incoming call.
@@ -44,6 +46,7 @@ pub struct Call {
     pub number: Option<String>,
     pub rings_left: u32,
     pub rings: u32,
+    pub voice: bool,
 }
 
 /// Radio state.
@@ -64,6 +67,8 @@ pub struct Radio {
     pub far_end: FarEnd,
     /// Last traffic on the serial line or the session, for PHYTIMEOUT (p.8).
     pub last_activity: Option<Instant>,
+    /// Duration of each step of a network procedure.
+    pub pace: Duration,
 }
 
 impl Default for Radio {
@@ -81,6 +86,7 @@ impl Default for Radio {
             sessions: 0,
             far_end: FarEnd::Connect(9600),
             last_activity: None,
+            pace: STEP,
         }
     }
 }
@@ -135,6 +141,8 @@ pub enum Event {
     DialFailed,
     /// Check the inactivity timer (PHYTIMEOUT, p.8).
     Inactivity,
+    /// `AT#CONNECTIONSTOP` has released the line: `OK`.
+    Released,
 }
 
 impl Modem {
@@ -143,7 +151,7 @@ impl Modem {
             Control::Restart => {
                 Err("restart is performed by the transport (it rebuilds the unit on the same flash)".into())
             }
-            Control::Ring { number, count } => {
+            Control::Ring { number, count, voice } => {
                 if self.radio.call.is_some()
                     || matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. })
                 {
@@ -152,7 +160,7 @@ impl Modem {
                 if *count == 0 {
                     return Err("ring count must be at least 1".into());
                 }
-                self.radio.call = Some(Call { number: number.clone(), rings_left: *count, rings: 0 });
+                self.radio.call = Some(Call { number: number.clone(), rings_left: *count, rings: 0, voice: *voice });
                 self.schedule(now, Timed::Radio(Event::Ring));
                 Ok(())
             }
@@ -204,7 +212,22 @@ impl Modem {
                 Ok(())
             }
             Control::FarEnd(f) => {
+                if let FarEnd::PppError(code) = f {
+                    if ![37120, 37121, 28980, 28981].contains(code) {
+                        return Err(format!(
+                            "{code} is not a PPP error of the #CONNECTIONSTART table (37120, 37121, 28980, 28981)"
+                        ));
+                    }
+                }
                 self.radio.far_end = *f;
+                Ok(())
+            }
+            Control::Pace(d) => {
+                self.radio.pace = d.0;
+                Ok(())
+            }
+            Control::FlashWriteFault => {
+                self.flash.fail_next_write = true;
                 Ok(())
             }
             Control::Advance(d) => {
@@ -281,16 +304,24 @@ impl Modem {
                 }
             }
             Event::GprsActivation => {
-                if let Some(GprsFault::ApnRejected) = self.radio.fault.take() {
+                if self.radio.session != Session::Checking {
+                    return;
+                }
+                let fault = match self.radio.fault.take() {
+                    Some(GprsFault::ApnRejected) => Some(35868),
+                    Some(GprsFault::InvalidEvent) => Some(35866),
+                    Some(GprsFault::OpenFailed) => Some(49155),
+                    Some(GprsFault::SessionLost) | None => None,
+                };
+                if let Some(code) = fault {
                     self.radio.session = Session::Idle;
-                    f.stack_error(&mut self.out, 35868);
+                    f.stack_error(&mut self.out, code);
                 } else {
                     let my_ip = self.radio.next_ip("10.64");
                     f.gsm_info(&mut self.out, &my_ip);
                     f.final_result(&mut self.out, Final::Info(Info::GprsActivation));
                     self.radio.session = Session::Connected { bearer: Bearer::Gprs, my_ip, peer_ip: "0.0.0.0".into() };
                 }
-                self.schedule(now, Timed::Done);
             }
             Event::GsmConnected { answered } => {
                 let speed = match self.radio.far_end {
@@ -299,14 +330,18 @@ impl Modem {
                 };
                 f.final_result(&mut self.out, Final::Connect(speed));
                 self.radio.session = Session::Authenticating;
-                self.schedule(now + STEP, Timed::Radio(Event::PppUp { answered }));
+                self.schedule(now + self.radio.pace, Timed::Radio(Event::PppUp { answered }));
             }
             Event::PppUp { answered } => {
-                if self.radio.far_end == FarEnd::PppFailure {
+                let ppp_error = match self.radio.far_end {
+                    FarEnd::PppFailure => Some(37120),
+                    FarEnd::PppError(code) => Some(code),
+                    _ => None,
+                };
+                if let Some(code) = ppp_error {
                     // "The PPP negotiation has failed (check ISPUN, ISPPW, PPPMODE)" (p.14).
                     self.radio.session = Session::Idle;
-                    f.stack_error(&mut self.out, 37120);
-                    self.schedule(now, Timed::Done);
+                    f.stack_error(&mut self.out, code);
                     return;
                 }
                 let mode = self.param_int("PPPMODE");
@@ -327,7 +362,6 @@ impl Modem {
                 f.final_result(&mut self.out, Final::Info(Info::Ppp));
                 self.radio.session = Session::Connected { bearer: Bearer::Gsm, my_ip, peer_ip };
                 self.start_inactivity(now);
-                self.schedule(now, Timed::Done);
             }
             Event::DialFailed => {
                 let result = match self.radio.far_end {
@@ -337,7 +371,6 @@ impl Modem {
                 };
                 self.radio.session = Session::Idle;
                 f.final_result(&mut self.out, result);
-                self.schedule(now, Timed::Done);
             }
             Event::Inactivity => {
                 let Session::Connected { .. } = self.radio.session else { return };
@@ -355,8 +388,13 @@ impl Modem {
             }
             Event::CallBack { number } => {
                 if self.radio.session == Session::Idle {
-                    self.mode = super::Mode::Busy;
                     self.dial_gsm(&number, now);
+                }
+            }
+            Event::Released => {
+                if self.radio.session == Session::Disconnecting {
+                    self.radio.session = Session::Idle;
+                    f.final_result(&mut self.out, Final::Ok);
                 }
             }
             Event::Ready => {
@@ -379,7 +417,17 @@ impl Modem {
         if !self.stack_open() || answermode == 0 || ringcount == 0 || i64::from(call.rings) < ringcount {
             return false;
         }
+        if call.voice {
+            // The stack handles data calls only: "Invalid incoming call type".
+            self.format().stack_error(&mut self.out, 35869);
+            return true;
+        }
         let screen = self.param_text("CALLSCREENNUM");
+        if call.number.is_none() && (answermode == 3 || !matches!(screen.as_str(), "0" | "*")) {
+            // Screening or calling back needs the caller's number (p.7).
+            self.format().stack_error(&mut self.out, 35870);
+            return true;
+        }
         let allowed = match screen.as_str() {
             "0" => false,
             "*" => true,
@@ -390,19 +438,12 @@ impl Modem {
         }
         match answermode {
             1 => {
-                self.mode = super::Mode::Busy;
                 self.radio.session = Session::Checking;
-                self.schedule(now + STEP, Timed::Radio(Event::GsmConnected { answered: true }));
+                self.schedule(now + self.radio.pace, Timed::Radio(Event::GsmConnected { answered: true }));
             }
             _ => {
-                let number = if answermode == 3 {
-                    match &call.number {
-                        Some(n) => n.clone(),
-                        None => return true,
-                    }
-                } else {
-                    self.selected_dial_number()
-                };
+                let number =
+                    if answermode == 3 { call.number.clone().unwrap_or_default() } else { self.selected_dial_number() };
                 let wait = Duration::from_secs(self.param_int("CALLBACKTIMER").max(0) as u64);
                 self.schedule(now + wait, Timed::Radio(Event::CallBack { number }));
             }
@@ -429,21 +470,22 @@ impl Modem {
         let mut lines = Vec::new();
         f.stack_info(&mut lines, "DIALING");
         f.stack_info(&mut lines, number);
-        if let FarEnd::Connect(_) | FarEnd::PppFailure = self.radio.far_end {
-            self.schedule(now + STEP, Timed::Emit(lines));
-            self.schedule(now + STEP * 2, Timed::Radio(Event::GsmConnected { answered: false }));
+        let pace = self.radio.pace;
+        if let FarEnd::Connect(_) | FarEnd::PppFailure | FarEnd::PppError(_) = self.radio.far_end {
+            self.schedule(now + pace, Timed::Emit(lines));
+            self.schedule(now + pace * 2, Timed::Radio(Event::GsmConnected { answered: false }));
             return;
         }
         let retries = self.param_int("REDIALCOUNT").max(0) as u32;
         let delay = Duration::from_secs(self.param_int("REDIALDELAY").max(0) as u64);
-        let mut at = now + STEP;
+        let mut at = now + pace;
         for attempt in 0..=retries {
             if attempt > 0 {
                 at += delay;
             }
             self.schedule(at, Timed::Emit(lines.clone()));
         }
-        self.schedule(at + STEP, Timed::Radio(Event::DialFailed));
+        self.schedule(at + pace, Timed::Radio(Event::DialFailed));
     }
 
     /// Data Carrier Detect: with `AT&C1` on while a socket is in data mode or

@@ -228,6 +228,9 @@ pub enum Control {
         number: Option<String>,
         #[serde(default = "one")]
         count: u32,
+        /// A voice call instead of a data call (the stack answers data calls only).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        voice: bool,
     },
     /// The far end of a call hangs up.
     RemoteHangup,
@@ -247,6 +250,12 @@ pub enum Control {
     /// Move the emulator's clock forward: timers due within this time fire
     /// now (inactivity timer, call-back timer, redial delays).
     Advance(Dur),
+    /// How long each step of a simulated network procedure takes (dialling,
+    /// PPP negotiation, GPRS activation, hanging up); default 20 ms. A long
+    /// pace lets a scenario see the intermediate #VSTATE states.
+    Pace(Dur),
+    /// Make the next write of the parameter store fail (`#CME ERROR: 34824`).
+    FlashWriteFault,
     /// Data Terminal Ready as driven by the host.
     Dtr(bool),
     /// Check the lines the unit drives: Data Carrier Detect and Ring
@@ -269,8 +278,11 @@ pub enum FarEnd {
     NoAnswer,
     /// The modem handshake fails.
     NoCarrier,
-    /// The call connects but PPP negotiation fails.
+    /// The call connects but PPP negotiation fails (`#CME ERROR: 37120`).
     PppFailure,
+    /// PPP fails with one of the other codes the #CONNECTIONSTART table
+    /// lists (37121, 28980, 28981; "only one response at a time").
+    PppError(u32),
 }
 
 fn one() -> u32 {
@@ -312,6 +324,9 @@ pub enum SimState {
     Ready,
     Absent,
     PinRequired,
+    PukRequired,
+    /// The SIM does not answer (`+CME ERROR: 13`).
+    Failure,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -321,6 +336,10 @@ pub enum GprsFault {
     ApnRejected,
     /// The session drops after activation (`#CME ERROR: 35841`).
     SessionLost,
+    /// The activation gets an unexpected event (`#CME ERROR: 35866`).
+    InvalidEvent,
+    /// The open-session request fails (`#CME ERROR: 49155`, seen by driver code).
+    OpenFailed,
 }
 
 impl Control {
