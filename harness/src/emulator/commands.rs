@@ -66,14 +66,23 @@ impl Modem {
         self.flash.stored.parameters.get(&Self::key(p, socket)).cloned().unwrap_or_else(|| p.default.value())
     }
 
+    /// Store a value; if the store cannot be written the unit keeps the
+    /// old value (what it reads back is what its flash holds).
     fn store(&mut self, p: &Parameter, socket: Option<u8>, value: Value) -> Outcome {
         let key = Self::key(p, socket);
-        if value == p.default.value() {
-            self.flash.stored.parameters.remove(&key);
+        let old = if value == p.default.value() {
+            self.flash.stored.parameters.remove(&key)
         } else {
-            self.flash.stored.parameters.insert(key, value);
+            self.flash.stored.parameters.insert(key.clone(), value)
+        };
+        let outcome = self.commit();
+        if let Outcome::Error(_) = outcome {
+            match old {
+                Some(v) => self.flash.stored.parameters.insert(key, v),
+                None => self.flash.stored.parameters.remove(&key),
+            };
         }
-        self.commit()
+        outcome
     }
 
     /// A service holds the stack's TCP resources (p.53: parameters may be set
@@ -320,8 +329,12 @@ impl Modem {
         if self.service_running() {
             return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
         }
-        self.flash.stored.parameters.clear();
-        self.commit()
+        let before = std::mem::take(&mut self.flash.stored.parameters);
+        let outcome = self.commit();
+        if let Outcome::Error(_) = outcome {
+            self.flash.stored.parameters = before;
+        }
+        outcome
     }
 
     /// The IP services of ch. 3 to 7 need an IP link first ("once an IP link

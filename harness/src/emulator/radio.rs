@@ -287,7 +287,12 @@ impl Modem {
                 let Some(mut call) = self.radio.call.take() else { return };
                 call.rings += 1;
                 call.rings_left -= 1;
-                f.final_result(&mut self.out, Final::Ring);
+                if self.settings.crc == 1 {
+                    // 27.007 §6.11 extended format; App. B p.62 prints "+CRING:xxx".
+                    f.gsm_info(&mut self.out, if call.voice { "+CRING: VOICE" } else { "+CRING: ASYNC" });
+                } else {
+                    f.final_result(&mut self.out, Final::Ring);
+                }
                 if self.settings.clip == 1 {
                     let (number, kind) = match &call.number {
                         Some(n) => (n.clone(), if n.starts_with('+') { 145 } else { 129 }),
@@ -321,14 +326,16 @@ impl Modem {
                     f.gsm_info(&mut self.out, &my_ip);
                     f.final_result(&mut self.out, Final::Info(Info::GprsActivation));
                     self.radio.session = Session::Connected { bearer: Bearer::Gprs, my_ip, peer_ip: "0.0.0.0".into() };
+                    self.start_inactivity(now);
                 }
             }
             Event::GsmConnected { answered } => {
-                let speed = match self.radio.far_end {
-                    FarEnd::Connect(speed) => speed,
-                    _ => 9600,
+                let connect = match self.radio.far_end {
+                    FarEnd::Connect(speed) => Final::Connect(speed),
+                    FarEnd::Connect1200_75 => Final::Connect1200_75,
+                    _ => Final::Connect(9600),
                 };
-                f.final_result(&mut self.out, Final::Connect(speed));
+                f.final_result(&mut self.out, connect);
                 self.radio.session = Session::Authenticating;
                 self.schedule(now + self.radio.pace, Timed::Radio(Event::PppUp { answered }));
             }
@@ -377,17 +384,39 @@ impl Modem {
                 let timeout = Duration::from_secs(60 * self.param_int("PHYTIMEOUT").max(1) as u64);
                 let last = self.radio.last_activity.unwrap_or(now);
                 if now >= last + timeout {
-                    // "TIMEOUT: The inactivity timer is reached; the modem ends the communication" (p.8).
+                    // p.8: "TIMEOUT: The inactivity timer is reached; the modem
+                    // ends the communication" - a telephone line. A GPRS
+                    // session has no line: ch. 9 has "Timeout, no activity on
+                    // network connection" (35862) for it.
+                    let gprs = matches!(self.radio.session, Session::Connected { bearer: Bearer::Gprs, .. });
                     self.radio.session = Session::Idle;
                     self.stop_services();
                     self.radio.last_activity = None;
-                    f.gsm_info(&mut self.out, "TIMEOUT");
+                    if gprs {
+                        f.stack_error(&mut self.out, 35862);
+                    } else {
+                        f.gsm_info(&mut self.out, "TIMEOUT");
+                    }
                 } else {
                     self.schedule(last + timeout, Timed::Radio(Event::Inactivity));
                 }
             }
             Event::CallBack { number } => {
-                if self.radio.session == Session::Idle {
+                if self.radio.session != Session::Idle {
+                    return;
+                }
+                // ANSWERMODE 2 calls "back the ISP or attempts a GPRS
+                // connection" (App. B p.58): what AT#CONNECTIONSTART would do.
+                if number.is_empty() && self.param_int("GPRSMODE") == 1 {
+                    if self.radio.cgreg_stat() == Registration::NotRegistered {
+                        f.stack_error(&mut self.out, 35865);
+                        return;
+                    }
+                    self.radio.session = Session::Checking;
+                    self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
+                } else if number.is_empty() {
+                    f.stack_error(&mut self.out, 36929);
+                } else {
                     self.dial_gsm(&number, now);
                 }
             }
@@ -471,7 +500,9 @@ impl Modem {
         f.stack_info(&mut lines, "DIALING");
         f.stack_info(&mut lines, number);
         let pace = self.radio.pace;
-        if let FarEnd::Connect(_) | FarEnd::PppFailure | FarEnd::PppError(_) = self.radio.far_end {
+        if let FarEnd::Connect(_) | FarEnd::Connect1200_75 | FarEnd::PppFailure | FarEnd::PppError(_) =
+            self.radio.far_end
+        {
             self.schedule(now + pace, Timed::Emit(lines));
             self.schedule(now + pace * 2, Timed::Radio(Event::GsmConnected { answered: false }));
             return;

@@ -15,6 +15,8 @@
 pub enum Final {
     Ok,
     Connect(u32),
+    /// V.23 `CONNECT 1200/75` (numeric 12).
+    Connect1200_75,
     Ring,
     NoCarrier,
     Error,
@@ -43,6 +45,7 @@ impl Final {
         match self {
             Final::Ok => "OK".into(),
             Final::Connect(speed) => format!("CONNECT {speed}"),
+            Final::Connect1200_75 => "CONNECT 1200/75".into(),
             Final::Ring => "RING".into(),
             Final::NoCarrier => "NO CARRIER".into(),
             Final::Error => "ERROR".into(),
@@ -74,6 +77,7 @@ impl Final {
                 14400 => 16,
                 _ => 1,
             },
+            Final::Connect1200_75 => 12,
             Final::Ring => 2,
             Final::NoCarrier => 3,
             Final::Error => 4,

@@ -389,7 +389,7 @@ struct RawStep {
     #[serde(default)]
     wait: Option<String>,
     /// Enums are written as single-key maps (`{ring: {count: 2}}`), not YAML tags.
-    #[serde(default, with = "yaml_serde::with::singleton_map")]
+    #[serde(default, with = "yaml_serde::with::singleton_map_recursive")]
     emulator: Option<Control>,
     #[serde(default)]
     include: Option<String>,

@@ -274,6 +274,9 @@ pub enum Control {
 pub enum FarEnd {
     /// Answers; the modems negotiate this speed (`CONNECT <speed>`).
     Connect(u32),
+    /// Answers at 1200/75 bit/s (V.23, `CONNECT 1200/75`).
+    #[serde(rename = "connect-1200-75")]
+    Connect1200_75,
     Busy,
     NoAnswer,
     /// The modem handshake fails.
