@@ -190,7 +190,8 @@ fn is_final(line: &str) -> bool {
 /// Secrets in a sent line: `AT#ISPPW="x"` → `AT#ISPPW=<redacted>`.
 fn redact_sent(text: &str) -> String {
     if let Some(c) = SECRET_SET.captures(text) {
-        if parameters::is_secret(&c[2]) {
+        // An empty value hides nothing, and showing it keeps "reset to empty" visible.
+        if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
             return format!("{}<redacted>{}", &c[1], c.get(4).map_or("", |m| m.as_str()));
         }
     }
@@ -200,7 +201,7 @@ fn redact_sent(text: &str) -> String {
 fn redact_received(text: &str, line: &str, command: &str) -> String {
     let mut out = SECRET_READ
         .replace_all(text, |c: &regex::Captures| {
-            if parameters::is_secret(&c[2]) {
+            if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
                 format!("{}\"<redacted>\"", &c[1])
             } else {
                 c[0].to_string()
