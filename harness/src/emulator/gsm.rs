@@ -126,6 +126,7 @@ impl Modem {
             "I" => self.identify(n),
             "H" if n == 0 => {
                 self.radio.call = None;
+                self.radio.transparent_call = false;
                 if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gsm, .. } = self.radio.session {
                     self.end_session();
                 }
@@ -135,6 +136,7 @@ impl Modem {
                 // The GSM core answers a data call in transparent mode; the
                 // IP stack answers with AT#ACCEPT (p.12).
                 if self.radio.call.take().is_some() {
+                    self.radio.transparent_call = true;
                     Outcome::Final(Final::Connect(9600))
                 } else {
                     Outcome::Final(Final::NoCarrier)
@@ -304,7 +306,7 @@ impl Modem {
                     }
                     self.radio.attached = true;
                     // The unsolicited +CGREG follows the OK (drivers wait for it).
-                    self.schedule_cgreg(now);
+                    self.schedule_registration_report(now, false);
                     Outcome::Continue
                 }
                 "0" => {
@@ -314,7 +316,7 @@ impl Modem {
                     {
                         self.end_session();
                     }
-                    self.schedule_cgreg(now);
+                    self.schedule_registration_report(now, false);
                     Outcome::Continue
                 }
                 _ => self.bad_arg(),
@@ -354,6 +356,8 @@ impl Modem {
                     self.radio.cfun = 0;
                     self.radio.attached = false;
                     self.end_session();
+                    // 27.007 §7.2: +CREG reports every change of registration.
+                    self.schedule_registration_report(now, true);
                     Outcome::Continue
                 }
                 _ => self.bad_arg(),
@@ -366,6 +370,7 @@ impl Modem {
                 self.radio.cfun = 0;
                 self.end_session();
                 self.radio.attached = false;
+                self.schedule_registration_report(now, true);
                 Outcome::Continue
             }
             ("WIND", Form::Read) => self.info(&format!("+WIND: {}", self.flash.stored.wind)),
@@ -431,12 +436,19 @@ impl Modem {
         Outcome::Continue
     }
 
-    fn schedule_cgreg(&mut self, now: Instant) {
+    /// Unsolicited +CREG (when `creg`) and +CGREG after the OK of the command
+    /// that changed them, as enabled by their modes.
+    fn schedule_registration_report(&mut self, now: Instant, creg: bool) {
+        let mut lines = Vec::new();
+        let f = self.format();
+        if creg && self.settings.creg > 0 {
+            f.gsm_info(&mut lines, &format!("+CREG: {}", self.radio.creg_stat().stat()));
+        }
         if self.settings.cgreg > 0 {
-            let mut line = Vec::new();
-            let text = format!("+CGREG: {}", self.radio.cgreg_stat().stat());
-            self.format().gsm_info(&mut line, &text);
-            self.schedule(now + STEP, Timed::Emit(line));
+            f.gsm_info(&mut lines, &format!("+CGREG: {}", self.radio.cgreg_stat().stat()));
+        }
+        if !lines.is_empty() {
+            self.schedule(now + STEP, Timed::Emit(lines));
         }
     }
 

@@ -69,6 +69,9 @@ pub struct Radio {
     pub last_activity: Option<Instant>,
     /// Duration of each step of a network procedure.
     pub pace: Duration,
+    /// A data call the GSM core answered by itself (ATS0, ATA): the line is
+    /// connected transparently, without the IP stack.
+    pub transparent_call: bool,
 }
 
 impl Default for Radio {
@@ -87,6 +90,7 @@ impl Default for Radio {
             far_end: FarEnd::Connect(9600),
             last_activity: None,
             pace: STEP,
+            transparent_call: false,
         }
     }
 }
@@ -166,6 +170,10 @@ impl Modem {
             }
             Control::RemoteHangup => {
                 if self.radio.call.take().is_some() {
+                    return Ok(());
+                }
+                if std::mem::take(&mut self.radio.transparent_call) {
+                    self.format().final_result(&mut self.out, Final::NoCarrier);
                     return Ok(());
                 }
                 match self.radio.session {
@@ -301,6 +309,15 @@ impl Modem {
                     f.gsm_info(&mut self.out, &format!("+CLIP: \"{number}\",{kind}"));
                 }
                 if self.auto_operation(&call, now) {
+                    return;
+                }
+                // V.250 S0: the GSM core answers after S0 rings, unless the IP
+                // stack handles incoming calls itself (ANSWERMODE > 0, p.7).
+                let s0 = u32::from(self.settings.s0);
+                let stack_answers = self.stack_open() && self.param_int("ANSWERMODE") > 0;
+                if s0 > 0 && call.rings >= s0 && !call.voice && !stack_answers {
+                    self.radio.transparent_call = true;
+                    f.final_result(&mut self.out, Final::Connect(9600));
                     return;
                 }
                 if call.rings_left > 0 {
@@ -452,7 +469,10 @@ impl Modem {
             return true;
         }
         let screen = self.param_text("CALLSCREENNUM");
-        if call.number.is_none() && (answermode == 3 || !matches!(screen.as_str(), "0" | "*")) {
+        // The stack learns the caller's number only with AT+CLIP=1 (App. B
+        // p.58, 60: a numeric CALLSCREENNUM "needs ... AT+CLIP=1").
+        let number = if self.settings.clip == 1 { call.number.clone() } else { None };
+        if number.is_none() && (answermode == 3 || !matches!(screen.as_str(), "0" | "*")) {
             // Screening or calling back needs the caller's number (p.7).
             self.format().stack_error(&mut self.out, 35870);
             return true;
@@ -460,7 +480,7 @@ impl Modem {
         let allowed = match screen.as_str() {
             "0" => false,
             "*" => true,
-            wanted => call.number.as_deref() == Some(wanted),
+            wanted => number.as_deref() == Some(wanted),
         };
         if !allowed {
             return false;
@@ -471,8 +491,7 @@ impl Modem {
                 self.schedule(now + self.radio.pace, Timed::Radio(Event::GsmConnected { answered: true }));
             }
             _ => {
-                let number =
-                    if answermode == 3 { call.number.clone().unwrap_or_default() } else { self.selected_dial_number() };
+                let number = if answermode == 3 { number.unwrap_or_default() } else { self.selected_dial_number() };
                 let wait = Duration::from_secs(self.param_int("CALLBACKTIMER").max(0) as u64);
                 self.schedule(now + wait, Timed::Radio(Event::CallBack { number }));
             }
@@ -523,6 +542,7 @@ impl Modem {
     /// a GSM data call is up; with `AT&C0` always on (V.250 §6.2.8).
     pub(crate) fn dcd(&self) -> bool {
         self.settings.dcd_mode == 0
+            || self.radio.transparent_call
             || self.mode == super::Mode::Data
             || matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. })
     }
@@ -539,6 +559,8 @@ impl Modem {
             f.final_result(&mut self.out, Final::Ok);
         } else if matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. }) {
             self.end_session();
+            f.final_result(&mut self.out, Final::NoCarrier);
+        } else if std::mem::take(&mut self.radio.transparent_call) {
             f.final_result(&mut self.out, Final::NoCarrier);
         }
     }
