@@ -485,25 +485,7 @@ impl PtyTransport {
     }
 }
 
-impl AsyncRead for PtyTransport {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.serial).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for PtyTransport {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.serial).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.serial).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.serial).poll_shutdown(cx)
-    }
-}
+super::byte_stream!(PtyTransport, serial);
 
 impl Transport for PtyTransport {
     fn describe(&self) -> String {
