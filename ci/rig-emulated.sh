@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The suite as a bench rig runs it, without a unit: one long-lived emulated
+# unit behind a TCP line (`mtg emulator --listen`, one persistent flash file,
+# no emulator controls), then the emulator behind a PTY opened with
+# tokio-serial. The first catches scenarios that depend on what an earlier
+# scenario left in the unit; both exercise the real transports end to end.
+# Usage: ci/rig-emulated.sh [path/to/mtg]   (default target/release/mtg)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MTG=${1:-target/release/mtg}
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$MTG" emulator --listen "127.0.0.1:$port" --flash "$dir/unit.json" 2>"$dir/emulator.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+echo "--- one persistent unit over tcp:127.0.0.1:$port"
+"$MTG" run --target "tcp:127.0.0.1:$port?caps=gprs,gsm-data" --out target/mtg-rig-tcp
+echo "--- the emulator behind a PTY (tokio-serial)"
+"$MTG" run --target pty: --out target/mtg-rig-pty
