@@ -521,3 +521,35 @@ fn readme_examples_load() {
     let shown: Vec<String> = lint(dir.path()).iter().map(|e| e.to_string()).collect();
     assert!(shown.is_empty(), "{}", shown.join("\n\n"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+
+    /// Whatever is in a scenario file, loading it answers (a scenario or a
+    /// located error) and never panics: mutate a valid file at random.
+    #[test]
+    fn loading_never_panics(
+        edits in proptest::collection::vec((0usize..400, proptest::sample::select(vec![
+            "", "\n", "  ", "- ", ": ", "{", "}", "[", "]", "\"", "'", "#", "${x}", "${", "<CR>", "<x1", "^Z",
+            "include: ../x.yaml", "re: '('", "emulator: {ring: {count: -1}}", "send:", "expect:", "\t", "é", "&a", "*a", "!tag ",
+        ])), 1..8),
+    ) {
+        let mut text = String::from(
+            "id: fuzz.one\ntitle: t\nsource: {chapter: 2, page: 8}\nvars: {x: \"1\"}\nsteps:\n  - send: AT#REDIALCOUNT=${x}\n    expect: [OK]\n  - emulator: {ring: {number: \"1\", count: 2}}\n    expect: [RING, {re: '(?<n>R.*)'}]\n  - send: AT${n}\n    idle: 2s\n",
+        );
+        for (at, piece) in edits {
+            let mut at = at.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.insert_str(at, piece);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fuzz.yaml");
+        std::fs::write(&path, &text).unwrap();
+        match load_file(&path, dir.path()) {
+            Ok(s) => proptest::prop_assert!(!s.steps.is_empty()),
+            Err(e) => proptest::prop_assert!(e.line >= 1 && e.column >= 1 && !e.to_string().is_empty()),
+        }
+    }
+}

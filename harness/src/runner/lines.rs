@@ -117,3 +117,106 @@ impl LineReader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, VecDeque};
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use proptest::prelude::*;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    use super::*;
+    use crate::scenario::Capability;
+
+    /// A target that delivers given chunks, then closes the line.
+    struct Chunks(VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Chunks {
+        fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+            if let Some(chunk) = self.0.pop_front() {
+                buf.put_slice(&chunk);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Chunks {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Transport for Chunks {
+        fn describe(&self) -> String {
+            "chunks".into()
+        }
+        fn capabilities(&self) -> BTreeSet<Capability> {
+            BTreeSet::new()
+        }
+    }
+
+    fn segments(chunks: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mut t = Chunks(chunks.into());
+            let mut reader = LineReader::new(Instant::now());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut out = Vec::new();
+            while let Ok(seg) = reader.next(&mut t, Duration::from_millis(200), deadline).await {
+                out.push(seg);
+            }
+            out
+        })
+    }
+
+    #[test]
+    fn framing_groups_line_ends_with_their_text() {
+        let segs = segments(vec![b"AT#VPHY\r#ANSWERMODE: 0\r\n\r\nOK\r\n\r0\r".to_vec()]);
+        let want: Vec<&[u8]> = vec![b"AT#VPHY\r", b"#ANSWERMODE: 0\r\n", b"\r\nOK\r\n", b"\r0\r"];
+        assert_eq!(segs, want);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Goldens do not depend on how the operating system split the reads.
+        #[test]
+        fn segments_do_not_depend_on_read_boundaries(
+            lines in proptest::collection::vec(
+                ("[A-Z#+:0-9 ]{0,12}", prop_oneof![Just("\r\n"), Just("\r"), Just("\n")], any::<bool>()), 1..12),
+            cuts in proptest::collection::vec(1usize..8, 0..40),
+        ) {
+            let mut stream = Vec::new();
+            for (text, end, lead) in &lines {
+                if *lead {
+                    stream.extend_from_slice(b"\r\n");
+                }
+                stream.extend_from_slice(text.as_bytes());
+                stream.extend_from_slice(end.as_bytes());
+            }
+            let whole = segments(vec![stream.clone()]);
+            let mut chunks = Vec::new();
+            let mut rest = stream.as_slice();
+            for c in cuts {
+                if rest.is_empty() {
+                    break;
+                }
+                let n = c.min(rest.len());
+                chunks.push(rest[..n].to_vec());
+                rest = &rest[n..];
+            }
+            if !rest.is_empty() {
+                chunks.push(rest.to_vec());
+            }
+            prop_assert_eq!(segments(chunks), whole);
+        }
+    }
+}
