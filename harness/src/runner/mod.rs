@@ -193,7 +193,28 @@ pub fn describe(step: &Step) -> String {
         Action::Silence(d) => format!("silence {}ms", d.as_millis()),
         Action::Wait(d) => format!("wait {}ms", d.as_millis()),
         Action::Expect => "expect".into(),
-        Action::Control(c) => format!("emulator {}", serde_json::to_string(c).unwrap_or_default()),
+        Action::Control(c) => format!("emulator: {}", flow_yaml(&serde_json::to_value(c).unwrap_or_default())),
+    }
+}
+
+/// A control as it is written in a scenario (`{ring: {number: "0612345678", count: 2}}`).
+fn flow_yaml(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let items: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", flow_yaml(v))).collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(flow_yaml).collect::<Vec<_>>().join(", ")),
+        // Plain words stay bare, as scenarios write them (number-like text stays quoted).
+        Value::String(s)
+            if !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                && s.parse::<f64>().is_err() =>
+        {
+            s.clone()
+        }
+        other => other.to_string(),
     }
 }
 

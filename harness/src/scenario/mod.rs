@@ -484,7 +484,14 @@ impl Dur {
 
 impl Serialize for Dur {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+        let ms = self.0.as_millis();
+        let text = match ms {
+            0 => "0ms".to_string(),
+            ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+            ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+            ms => format!("{ms}ms"),
+        };
+        s.serialize_str(&text)
     }
 }
 
