@@ -43,6 +43,12 @@ enum Command {
         #[arg(long)]
         gaps: bool,
     },
+    /// Check the line to a target before a run: does it answer, and what is it?
+    Probe {
+        /// Target: emu:, serial:/dev/ttyUSB0?baud=115200, tcp:HOST:PORT, pty:
+        #[arg(long, env = "MTG_TARGET", default_value = "emu:")]
+        target: String,
+    },
     /// Write the HTML report of a finished run, compared with a baseline run.
     Report {
         /// The run's output folder (or its run.json).
@@ -110,8 +116,96 @@ fn main() -> ExitCode {
             coverage(scenarios.unwrap_or_else(|| root.join("scenarios")), verbose, gaps)
         }
         Command::Report { run, baseline } => report_html(run, baseline),
+        Command::Probe { target } => probe(&target),
         Command::Emulator { listen, pty, flash } => emulator(listen, pty, flash),
     }
+}
+
+/// Commands that tell what is on the line without changing anything.
+const PROBE: &[&str] = &[
+    "AT",
+    "ATI",
+    "AT+CGMR",
+    "AT+CPIN?",
+    "AT+CSQ",
+    "AT+CREG?",
+    "AT+CGREG?",
+    "AT+CGATT?",
+    "AT+WOPEN?",
+    "AT#VVERSION",
+    "AT#VSTATE",
+];
+
+fn probe(target_text: &str) -> ExitCode {
+    let target: Target = match target_text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        use tokio::io::AsyncWriteExt;
+        let mut t = match target.open().await {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        println!("{}", t.describe());
+        let mut reader = mtg::runner::lines::LineReader::new(std::time::Instant::now());
+        let mut answered = false;
+        for command in PROBE {
+            if let Err(e) = t.write_all(format!("{command}\r").as_bytes()).await {
+                eprintln!("error: writing to {}: {e}", t.describe());
+                return ExitCode::from(2);
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let mut lines = Vec::new();
+            loop {
+                match reader.next(t.as_mut(), std::time::Duration::from_secs(3), deadline).await {
+                    Ok(seg) => {
+                        let line = mtg::transcript::line_text(&seg);
+                        if line == *command {
+                            continue; // the echo
+                        }
+                        let last = matches!(line.as_str(), "OK" | "ERROR" | "0" | "4") || line.contains("CME ERROR");
+                        lines.push(line);
+                        if last {
+                            break;
+                        }
+                    }
+                    Err(_) => {
+                        lines.push("(no answer)".into());
+                        break;
+                    }
+                }
+            }
+            answered |= lines.iter().any(|l| l != "(no answer)");
+            println!("  {command:<12} {}", lines.join(" | "));
+            if *command == "AT" && !answered {
+                eprintln!(
+                    "error: {} does not answer AT: check the path, the baud rate (AT+IPR) and the cable",
+                    t.describe()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+        let caps: Vec<&str> = t.capabilities().iter().map(|c| c.name()).collect();
+        println!(
+            "capabilities: {}",
+            if caps.is_empty() { "none declared (add caps= to the target)".to_string() } else { caps.join(", ") }
+        );
+        ExitCode::SUCCESS
+    })
 }
 
 fn report_html(run: PathBuf, baseline: Option<PathBuf>) -> ExitCode {
