@@ -22,7 +22,7 @@ use crate::scenario::escape;
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Entry {
     /// A step starts.
-    Step { index: usize, origin: String, description: String },
+    Step { index: usize, origin: String, description: String, at_ms: u64 },
     /// Bytes written to the target.
     Sent { bytes: Vec<u8>, at_ms: u64 },
     /// One received line and what became of it.
@@ -31,6 +31,15 @@ pub enum Entry {
     Check { ok: bool, message: String },
     /// Something worth knowing (a control performed, a wait).
     Note { message: String },
+}
+
+/// The duration of one step, for the run record.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct StepTime {
+    pub index: usize,
+    pub origin: String,
+    pub description: String,
+    pub ms: u64,
 }
 
 /// What the runner did with a received line.
@@ -68,7 +77,7 @@ const IDENTITY_COMMANDS: &[&str] = &["I", "I0", "I3", "+CGMI", "+CGMM", "+GMM", 
 const ADDRESS_COMMANDS: &[&str] = &["#CONNECTIONSTART", "#ACCEPT", "#DISPLAYIP"];
 
 static SECRET_SET: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)^(AT#([A-Z0-9]+PW)=)(.*?)(<CR>)?$"#).expect("valid regex"));
+    LazyLock::new(|| Regex::new(r#"(?i)(AT#([A-Z0-9]+PW)=)(.*?)(<CR>)?$"#).expect("valid regex"));
 static SECRET_READ: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)(#([A-Z0-9]+PW): )("[^"]*"|\S*)"#).expect("valid regex"));
 static VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^#VERSION: ".*"$"#).expect("valid regex"));
@@ -97,7 +106,7 @@ impl Transcript {
         for e in &self.entries {
             match e {
                 Entry::Step { index, description, .. } => {
-                    let _ = writeln!(s, "== step {index}: {}", redact_sent(description));
+                    let _ = writeln!(s, "== step {index}: {}", redact_secrets(description));
                 }
                 Entry::Sent { bytes, .. } => {
                     let text = escape::encode(bytes);
@@ -131,7 +140,7 @@ impl Transcript {
                 }
                 Entry::Check { ok, message } => {
                     let mark = if *ok { "ok" } else { "FAIL" };
-                    let _ = writeln!(s, "  -- {mark}: {}", self.redact_extra(&redact_sent(message)));
+                    let _ = writeln!(s, "  -- {mark}: {}", self.redact_extra(&redact_secrets(message)));
                 }
                 Entry::Note { message } => {
                     let _ = writeln!(s, "  -- {}", self.redact_extra(message));
@@ -147,6 +156,32 @@ impl Transcript {
             out = re.replace_all(&out, "<redacted>").into_owned();
         }
         out
+    }
+
+    /// How long each step took (index, origin, description, milliseconds):
+    /// on a rig, the unit's response time per command.
+    pub fn step_times(&self, end_ms: u64) -> Vec<StepTime> {
+        let starts: Vec<(usize, &String, &String, u64)> = self
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Step { index, origin, description, at_ms } => Some((*index, origin, description, *at_ms)),
+                _ => None,
+            })
+            .collect();
+        starts
+            .iter()
+            .enumerate()
+            .map(|(i, (index, origin, description, at))| {
+                let next = starts.get(i + 1).map_or(end_ms, |n| n.3);
+                StepTime {
+                    index: *index,
+                    origin: (*origin).clone(),
+                    description: redact_secrets(description),
+                    ms: next.saturating_sub(*at),
+                }
+            })
+            .collect()
     }
 
     /// Elapsed time of the last entry, for the run record.
@@ -187,15 +222,33 @@ fn is_final(line: &str) -> bool {
     matches!(line, "OK" | "ERROR" | "0" | "4") || line.contains("ERROR")
 }
 
+/// Every secret in a text (a sent command, a step description, a failure
+/// message): the value of a `*PW` parameter, set or read.
+pub fn redact_secrets(text: &str) -> String {
+    let sent = redact_sent(text);
+    SECRET_READ
+        .replace_all(&sent, |c: &regex::Captures| {
+            if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
+                format!("{}\"<redacted>\"", &c[1])
+            } else {
+                c[0].to_string()
+            }
+        })
+        .into_owned()
+}
+
 /// Secrets in a sent line: `AT#ISPPW="x"` → `AT#ISPPW=<redacted>`.
 fn redact_sent(text: &str) -> String {
-    if let Some(c) = SECRET_SET.captures(text) {
-        // An empty value hides nothing, and showing it keeps "reset to empty" visible.
-        if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
-            return format!("{}<redacted>{}", &c[1], c.get(4).map_or("", |m| m.as_str()));
-        }
-    }
-    text.to_string()
+    SECRET_SET
+        .replace(text, |c: &regex::Captures| {
+            // An empty value hides nothing, and showing it keeps "reset to empty" visible.
+            if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
+                format!("{}<redacted>{}", &c[1], c.get(4).map_or("", |m| m.as_str()))
+            } else {
+                c[0].to_string()
+            }
+        })
+        .into_owned()
 }
 
 fn redact_received(text: &str, line: &str, command: &str) -> String {
@@ -240,6 +293,7 @@ mod tests {
     #[case("AT#ISPPW=\"secret\"<CR>", "AT#ISPPW=<redacted><CR>")]
     #[case("AT#ISPUN=\"user\"<CR>", "AT#ISPUN=\"user\"<CR>")]
     #[case("at#smtppw=abc<CR>", "at#smtppw=<redacted><CR>")]
+    #[case("send AT#APNPW=\"password\"", "send AT#APNPW=<redacted>")]
     fn redacts_secrets_sent(#[case] input: &str, #[case] expected: &str) {
         assert_eq!(redact_sent(input), expected);
     }

@@ -286,6 +286,7 @@ mod tests {
                     duration_ms: 3,
                     golden: "matches".into(),
                     transcript: None,
+                    steps: vec![],
                 })
                 .collect(),
             not_run: vec![],

@@ -40,6 +40,9 @@ pub struct ScenarioRecord {
     /// `matches`, `missing`, `differs`, or `not-compared`.
     pub golden: String,
     pub transcript: Option<String>,
+    /// Time of each step: on a rig, the unit's response time per command.
+    #[serde(default)]
+    pub steps: Vec<crate::transcript::StepTime>,
 }
 
 /// The record of a run.
@@ -142,12 +145,13 @@ impl OutputDir {
             source: scenario.source.to_string(),
             file: scenario.path.display().to_string(),
             verdict: outcome.verdict.clone(),
-            message: outcome.message.clone(),
+            message: outcome.message.as_deref().map(crate::transcript::redact_secrets),
             failed_step: outcome.failed_step.clone(),
             basis: outcome.basis,
             duration_ms: outcome.duration_ms,
             golden,
             transcript,
+            steps: outcome.transcript.step_times(outcome.duration_ms),
         });
         self.write_record(record)
     }

@@ -143,7 +143,8 @@ pub async fn execute(
     for (i, step) in scenario.steps.iter().enumerate() {
         let description = describe(step);
         progress.step(&scenario.id, i + 1, scenario.steps.len(), &description);
-        run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description });
+        let at_ms = run.reader.elapsed_ms();
+        run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description, at_ms });
         let result = tokio::select! {
             r = run.step(step) => r,
             _ = cancelled(options.cancel.clone()) => Err(Stop::error("interrupted by the user")),
