@@ -104,6 +104,9 @@ struct RunArgs {
     /// A previous run's output folder (or run.json): report.html shows what changed.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// List the selected scenarios and whether the target can run them; run nothing.
+    #[arg(long)]
+    list: bool,
 }
 
 fn main() -> ExitCode {
@@ -373,6 +376,17 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if args.list {
+        let offered = target.capabilities();
+        for s in &selected {
+            let status = match mtg::runner::suite::ignore_reason(s, &offered) {
+                Some(reason) => format!("ignored: {reason}"),
+                None => "runs".to_string(),
+            };
+            println!("{:<44} {:<9} {:<40} {}", s.id, s.basis.to_string(), status, s.source);
+        }
+        return ExitCode::SUCCESS;
     }
     let baseline = match args.baseline.as_deref().map(report::read_record).transpose() {
         Ok(b) => b,
