@@ -123,6 +123,9 @@ pub struct Modem {
 /// suites run fast, but not zero, so that hosts see the real interleaving.
 pub(crate) const STEP: Duration = Duration::from_millis(20);
 
+/// Bytes kept while a command runs (see [`Modem::queue`]).
+const QUEUE_LIMIT: usize = 64 * 1024;
+
 impl Modem {
     pub fn new(config: &EmulatorConfig) -> Result<Modem, EmulatorError> {
         let flash = Flash::open(config.flash.as_deref())?;
@@ -151,7 +154,7 @@ impl Modem {
         }
         for &b in bytes {
             if self.mode == Mode::Busy {
-                self.queued.push_back(b);
+                self.queue(b);
             } else {
                 self.byte(b, now);
             }
@@ -203,6 +206,14 @@ impl Modem {
         self.timers.push((at, self.timer_seq, timed));
     }
 
+    /// Keep a byte for after the running command. Like a UART's buffer the
+    /// queue is bounded: a host flooding a busy unit loses the excess.
+    fn queue(&mut self, b: u8) {
+        if self.queued.len() < QUEUE_LIMIT {
+            self.queued.push_back(b);
+        }
+    }
+
     /// Leave [`Mode::Busy`] and process what the host sent meanwhile.
     fn release_queued(&mut self, now: Instant) {
         if self.mode == Mode::Busy {
@@ -217,7 +228,7 @@ impl Modem {
     fn byte(&mut self, b: u8, now: Instant) {
         match &mut self.mode {
             Mode::TextEntry { .. } => self.text_entry_byte(b),
-            Mode::Busy => self.queued.push_back(b),
+            Mode::Busy => self.queue(b),
             Mode::Data => self.data_byte(b, now),
             Mode::Command => {
                 if self.settings.echo {
