@@ -178,9 +178,8 @@ impl Modem {
                 }
                 match self.radio.session {
                     Session::Connected { bearer: Bearer::Gsm, .. } => {
-                        self.radio.session = Session::Idle;
-                        let f = self.format();
-                        f.final_result(&mut self.out, Final::NoCarrier);
+                        self.end_session();
+                        self.format().final_result(&mut self.out, Final::NoCarrier);
                         Ok(())
                     }
                     _ => Err("no call to hang up".into()),
@@ -204,14 +203,18 @@ impl Modem {
                 Ok(())
             }
             Control::Sim(s) => {
+                let before = (self.radio.creg_stat(), self.radio.cgreg_stat());
                 self.radio.sim = *s;
+                // Without a usable SIM the unit is not registered (27.007 §7.2).
+                if (self.radio.creg_stat(), self.radio.cgreg_stat()) != before {
+                    self.report_registration();
+                }
                 Ok(())
             }
             Control::GprsFault(f) => {
                 if *f == GprsFault::SessionLost {
                     if let Session::Connected { bearer: Bearer::Gprs, .. } = self.radio.session {
-                        self.radio.session = Session::Idle;
-                        self.stop_services();
+                        self.end_session();
                         self.format().stack_error(&mut self.out, 35841);
                         return Ok(());
                     }
@@ -406,9 +409,7 @@ impl Modem {
                     // session has no line: ch. 9 has "Timeout, no activity on
                     // network connection" (35862) for it.
                     let gprs = matches!(self.radio.session, Session::Connected { bearer: Bearer::Gprs, .. });
-                    self.radio.session = Session::Idle;
-                    self.stop_services();
-                    self.radio.last_activity = None;
+                    self.end_session();
                     if gprs {
                         f.stack_error(&mut self.out, 35862);
                     } else {
@@ -569,6 +570,7 @@ impl Modem {
     pub(crate) fn end_session(&mut self) {
         self.stop_services();
         self.radio.session = Session::Idle;
+        self.radio.last_activity = None;
     }
 
     /// Arm the inactivity timer of a new session.
