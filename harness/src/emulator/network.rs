@@ -82,18 +82,10 @@ impl Network {
     pub fn perform(&mut self, request: Request) {
         match request {
             Request::Listen { socket, port, allowed } => {
-                self.close(socket);
-                let (tx, rx) = mpsc::unbounded_channel();
-                let events = self.events.clone();
-                let task = tokio::spawn(listen(socket, port, allowed, rx, events));
-                self.sockets.insert(socket, (tx, task));
+                self.open(socket, |rx, events| listen(socket, port, allowed, rx, events));
             }
             Request::Connect { socket, host, port } => {
-                self.close(socket);
-                let (tx, rx) = mpsc::unbounded_channel();
-                let events = self.events.clone();
-                let task = tokio::spawn(connect(socket, host, port, rx, events));
-                self.sockets.insert(socket, (tx, task));
+                self.open(socket, |rx, events| connect(socket, host, port, rx, events));
             }
             Request::Send { socket, bytes } => {
                 if let Some((tx, _)) = self.sockets.get(&socket) {
@@ -102,6 +94,18 @@ impl Network {
             }
             Request::Close { socket } => self.close(socket),
         }
+    }
+
+    /// Run a socket's task, replacing whatever the socket id had.
+    fn open<F, Fut>(&mut self, socket: u8, task: F)
+    where
+        F: FnOnce(mpsc::UnboundedReceiver<Command>, mpsc::UnboundedSender<Event>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.close(socket);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = tokio::spawn(task(rx, self.events.clone()));
+        self.sockets.insert(socket, (tx, handle));
     }
 
     fn close(&mut self, socket: u8) {
