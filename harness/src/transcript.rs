@@ -9,7 +9,6 @@
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use regex::Regex;
 use serde::Serialize;
@@ -182,20 +181,6 @@ impl Transcript {
                 }
             })
             .collect()
-    }
-
-    /// Elapsed time of the last entry, for the run record.
-    pub fn duration(&self) -> Duration {
-        let ms = self
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Sent { at_ms, .. } | Entry::Received { at_ms, .. } => Some(*at_ms),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
-        Duration::from_millis(ms)
     }
 }
 

@@ -131,10 +131,6 @@ impl Flash {
         tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
         Ok(())
     }
-
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
 }
 
 #[cfg(test)]

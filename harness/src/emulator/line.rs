@@ -104,11 +104,6 @@ impl LineAssembler {
             }
         }
     }
-
-    /// Whether a command line has started (bytes are being collected).
-    pub fn in_line(&self) -> bool {
-        matches!(self.state, State::Body | State::Overflow)
-    }
 }
 
 #[cfg(test)]
