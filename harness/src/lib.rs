@@ -3,6 +3,7 @@
 //!
 //! Layout, one concern per module:
 //! - [`scenario`]: the scenario language (model, loading, diagnostics);
+//! - [`control`]: emulator controls, shared by the scenario language and the emulator;
 //! - [`transport`]: the serial line to a target (serial port, TCP, PTY, in-process emulator);
 //! - [`emulator`]: the reference emulator of the modem's AT interpreter;
 //! - [`runner`]: executes scenarios against a transport, suite selection;
@@ -11,6 +12,7 @@
 //! - [`report`]: run records and summaries;
 //! - [`coverage`]: the manual index and which scenarios cover each entry.
 
+pub mod control;
 pub mod coverage;
 pub mod emulator;
 pub mod golden;
@@ -29,4 +31,14 @@ pub fn workspace_root() -> PathBuf {
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Send `tracing` logs to stderr (stdout stays free for reports and the PTY
+/// path). `MTG_LOG` filters them (`MTG_LOG=mtg=debug` shows every state
+/// transition of the emulator); the default shows warnings.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MTG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
 }

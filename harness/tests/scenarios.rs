@@ -16,6 +16,7 @@ use mtg::transport::Target;
 
 fn main() {
     let args = Arguments::from_args();
+    mtg::init_logging();
     // insta reports a golden mismatch by panicking after printing its diff;
     // the default hook would add a backtrace per scenario, which says nothing.
     std::panic::set_hook(Box::new(|info| eprintln!("{info}")));

@@ -111,6 +111,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    mtg::init_logging();
     let root = mtg::workspace_root();
     match cli.command {
         Command::Run(args) => run(args, root),

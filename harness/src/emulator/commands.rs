@@ -272,7 +272,7 @@ impl Modem {
             return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
         }
         if self.param_int("GPRSMODE") == 1 {
-            if self.radio.cgreg_stat() == crate::scenario::Registration::NotRegistered {
+            if self.radio.cgreg_stat() == crate::control::Registration::NotRegistered {
                 return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
             }
             self.radio.session = Session::Checking;

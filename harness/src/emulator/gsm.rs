@@ -10,7 +10,7 @@ use super::flash::Profile;
 use super::identity;
 use super::result::Final;
 use super::{Error, Modem, Outcome, Timed, STEP};
-use crate::scenario::SimState;
+use crate::control::SimState;
 
 /// `+CME ERROR` codes of 27.007 §9.2 used here.
 const CME_NOT_ALLOWED: u32 = 3;

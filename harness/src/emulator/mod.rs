@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::scenario::Control;
+use crate::control::Control;
 use flash::{Flash, Profile};
 use line::LineAssembler;
 use radio::Radio;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::parameters::Value;
 use super::result::{Final, Info};
 use super::{Modem, Timed, STEP};
-use crate::scenario::{Control, FarEnd, GprsFault, Registration, SimState};
+use crate::control::{Control, FarEnd, GprsFault, Registration, SimState};
 
 /// Time between two rings of an incoming call (a network rings every ~5 s;
 /// shortened so that scenarios stay fast).

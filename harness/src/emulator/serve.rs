@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::network::Network;
 use super::Modem;
-use crate::scenario::Control;
+use crate::control::Control;
 
 /// A control sent to a running emulator, with a reply channel.
 ///
