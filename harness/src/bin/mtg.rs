@@ -165,14 +165,14 @@ fn probe(target_text: &str) -> ExitCode {
             }
         };
         println!("{}", t.describe());
-        let mut reader = mtg::runner::lines::LineReader::new(std::time::Instant::now());
+        let mut reader = mtg::runner::lines::LineReader::new();
         let mut answered = false;
         for command in PROBE {
             if let Err(e) = t.write_all(format!("{command}\r").as_bytes()).await {
                 eprintln!("error: writing to {}: {e}", t.describe());
                 return ExitCode::from(2);
             }
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let deadline = t.now() + std::time::Duration::from_secs(5);
             let mut lines = Vec::new();
             loop {
                 match reader.next(t.as_mut(), std::time::Duration::from_secs(3), deadline).await {
@@ -286,7 +286,7 @@ fn coverage(dir: PathBuf, verbose: bool, gaps: bool) -> ExitCode {
 }
 
 fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>) -> ExitCode {
-    let config = mtg::emulator::EmulatorConfig { flash: flash.clone() };
+    let config = mtg::emulator::EmulatorConfig { flash: flash.clone(), ..Default::default() };
     if let Some(path) = &flash {
         if let Err(e) = mtg::emulator::Modem::new(&config) {
             eprintln!("mtg-emulator: {}: {e}", path.display());

@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::{serve, EmulatorConfig, Modem};
+use super::{serve, EmulatorConfig, Unit};
 
 /// Pause after an accept error that is about the listener's resources
 /// (out of descriptors): retrying at once would spin.
@@ -83,8 +83,8 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, config: EmulatorC
     if let Err(e) = stream.set_nodelay(true) {
         eprintln!("mtg-emulator: {peer}: cannot set TCP_NODELAY: {e}");
     }
-    let modem = match Modem::new(&config) {
-        Ok(modem) => modem,
+    let unit = match Unit::new(&config) {
+        Ok(unit) => unit,
         Err(e) => {
             eprintln!("mtg-emulator: {peer}: cannot start the emulator: {e}; closing the connection");
             return;
@@ -93,7 +93,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, config: EmulatorC
     // No emulator controls over TCP: the sender is dropped at once, which
     // `serve` reads as "no controls will come".
     let (_, controls) = mpsc::unbounded_channel();
-    serve(modem, stream, controls).await;
+    serve(unit, stream, controls).await;
     eprintln!("mtg-emulator: connection from {peer} closed");
 }
 

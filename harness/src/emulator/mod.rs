@@ -17,20 +17,25 @@
 //! - [`flash`]: the persistent parameter store;
 //! - [`serve`], [`listen`]: running units on byte streams and TCP connections.
 
+mod clock;
 pub mod commands;
 pub mod display;
 pub mod flash;
 pub mod gsm;
 pub mod line;
 pub mod listen;
-pub mod network;
+pub mod net;
 pub mod parameters;
 pub mod radio;
 pub mod result;
-pub mod serve;
+mod serve;
 pub mod tcp;
+mod unit;
 
+pub use clock::Clock;
+pub use net::{PeerBehaviour, SimClient, SimNetwork};
 pub use serve::{serve, ControlRequest};
+pub use unit::Unit;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -47,6 +52,42 @@ use result::{Final, Format};
 pub struct EmulatorConfig {
     /// The parameter store ("flash"); `None` keeps it in memory only.
     pub flash: Option<PathBuf>,
+    /// The network the IP stack talks through.
+    pub network: Network,
+}
+
+/// Which network backend a unit uses.
+#[derive(Debug, Clone, Default)]
+pub enum Network {
+    /// Real sockets on the host (real servers; time follows the wall clock
+    /// while a socket is open).
+    #[default]
+    Host,
+    /// An in-memory network (no socket; virtual time throughout). The handle
+    /// is shared: whoever built the config sets peers up and reads what they
+    /// received.
+    Simulated(SimNetwork),
+}
+
+/// Why an emulator control could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("a restart is performed by whoever owns the unit (it rebuilds the unit on the same flash)")]
+    RestartIsTheOwners,
+    #[error("a call is already in progress")]
+    CallInProgress,
+    #[error("ring count must be at least 1")]
+    NoRings,
+    #[error("no call to hang up")]
+    NoCall,
+    #[error("rssi {0} is not 0..31 or 99")]
+    BadRssi(u8),
+    #[error("{0} is not a PPP error of the #CONNECTIONSTART table (37120, 37121, 28980, 28981)")]
+    NotAPppError(u32),
+    /// A checked control line is not in the expected state: a finding about
+    /// the unit, not a fault of the rig.
+    #[error("{0}")]
+    LinesDiffer(String),
 }
 
 /// Why the emulator could not start.
@@ -114,7 +155,7 @@ pub struct Modem {
     timers: Vec<(Instant, u64, Timed)>,
     timer_seq: u64,
     service: Option<tcp::Service>,
-    net_requests: Vec<network::Request>,
+    net_requests: Vec<net::Request>,
     /// Data Terminal Ready as the host drives it (in-process transport only).
     dtr: bool,
 }
@@ -193,7 +234,7 @@ impl Modem {
 
     /// Apply an emulator control (radio event, fault). `Restart` is handled
     /// by whoever owns the modem: it builds a new one on the same flash.
-    pub fn control(&mut self, control: &Control, now: Instant) -> Result<(), String> {
+    pub fn control(&mut self, control: &Control, now: Instant) -> Result<(), ControlError> {
         self.radio_control(control, now)
     }
 

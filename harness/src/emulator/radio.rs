@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::parameters::Value;
 use super::result::{Final, Info};
-use super::{Modem, Timed, STEP};
+use super::{ControlError, Modem, Timed, STEP};
 use crate::control::{Control, FarEnd, GprsFault, Registration, SimState};
 
 /// Time between two rings of an incoming call (a network rings every ~5 s;
@@ -150,19 +150,17 @@ pub enum Event {
 }
 
 impl Modem {
-    pub(crate) fn radio_control(&mut self, control: &Control, now: Instant) -> Result<(), String> {
+    pub(crate) fn radio_control(&mut self, control: &Control, now: Instant) -> Result<(), ControlError> {
         match control {
-            Control::Restart => {
-                Err("restart is performed by the transport (it rebuilds the unit on the same flash)".into())
-            }
+            Control::Restart => Err(ControlError::RestartIsTheOwners),
             Control::Ring { number, count, voice } => {
                 if self.radio.call.is_some()
                     || matches!(self.radio.session, Session::Connected { bearer: Bearer::Gsm, .. })
                 {
-                    return Err("a call is already in progress".into());
+                    return Err(ControlError::CallInProgress);
                 }
                 if *count == 0 {
-                    return Err("ring count must be at least 1".into());
+                    return Err(ControlError::NoRings);
                 }
                 self.radio.call = Some(Call { number: number.clone(), rings_left: *count, rings: 0, voice: *voice });
                 self.schedule(now, Timed::Radio(Event::Ring));
@@ -182,7 +180,7 @@ impl Modem {
                         self.format().final_result(&mut self.out, Final::NoCarrier);
                         Ok(())
                     }
-                    _ => Err("no call to hang up".into()),
+                    _ => Err(ControlError::NoCall),
                 }
             }
             Control::Registration(r) => {
@@ -197,7 +195,7 @@ impl Modem {
             }
             Control::Signal(rssi) => {
                 if *rssi > 31 && *rssi != 99 {
-                    return Err(format!("rssi {rssi} is not 0..31 or 99"));
+                    return Err(ControlError::BadRssi(*rssi));
                 }
                 self.radio.rssi = *rssi;
                 Ok(())
@@ -225,9 +223,7 @@ impl Modem {
             Control::FarEnd(f) => {
                 if let FarEnd::PppError(code) = f {
                     if ![37120, 37121, 28980, 28981].contains(code) {
-                        return Err(format!(
-                            "{code} is not a PPP error of the #CONNECTIONSTART table (37120, 37121, 28980, 28981)"
-                        ));
+                        return Err(ControlError::NotAPppError(*code));
                     }
                 }
                 self.radio.far_end = *f;
@@ -272,7 +268,7 @@ impl Modem {
                 if wrong.is_empty() {
                     Ok(())
                 } else {
-                    Err(format!("mismatch: {}", wrong.join(", ")))
+                    Err(ControlError::LinesDiffer(wrong.join(", ")))
                 }
             }
         }
@@ -541,7 +537,7 @@ impl Modem {
 
     /// Data Carrier Detect: with `AT&C1` on while a socket is in data mode or
     /// a GSM data call is up; with `AT&C0` always on (V.250 §6.2.8).
-    pub(crate) fn dcd(&self) -> bool {
+    pub fn dcd(&self) -> bool {
         self.settings.dcd_mode == 0
             || self.radio.transparent_call
             || self.mode == super::Mode::Data

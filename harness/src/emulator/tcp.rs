@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::commands::code;
-use super::network::{Event, Request};
+use super::net::{Event, Failure, Request};
 use super::parameters::Value;
 use super::radio::Session;
 use super::result::{Final, Info};
@@ -106,7 +106,13 @@ impl Modem {
     pub fn net_event(&mut self, event: Event, now: Instant) {
         let f = self.format();
         match event {
-            Event::Listening { .. } => {}
+            // Events of datagrams and queries belong to services not modelled yet.
+            Event::Listening { .. }
+            | Event::Bound { .. }
+            | Event::Datagram { .. }
+            | Event::EchoReply { .. }
+            | Event::Resolved { .. }
+            | Event::QueryFailed { .. } => {}
             Event::Connected { socket, .. } => match self.service {
                 Some(Service::Listening { socket: s }) | Some(Service::Connecting { socket: s }) if s == socket => {
                     let was_connecting = matches!(self.service, Some(Service::Connecting { .. }));
@@ -151,12 +157,15 @@ impl Modem {
                     }
                 }
             }
-            Event::Failed { socket, resolve, cause } => {
-                eprintln!("mtg-emulator: socket {socket}: {cause}");
+            Event::Failed { socket, failure, cause } => {
+                tracing::info!(socket, ?failure, "{cause}");
                 match self.service {
                     Some(Service::Connecting { socket: s }) if s == socket => {
                         self.service = None;
-                        f.stack_error(&mut self.out, if resolve { NOT_RESOLVED } else { TCP_OPEN_FAILED });
+                        f.stack_error(
+                            &mut self.out,
+                            if failure == Failure::Resolve { NOT_RESOLVED } else { TCP_OPEN_FAILED },
+                        );
                         self.release_queued(now);
                     }
                     Some(Service::Listening { socket: s }) if s == socket => {

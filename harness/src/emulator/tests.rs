@@ -97,7 +97,7 @@ fn rec_add_keeps_ten_addresses() {
 #[test]
 fn flash_survives_restart_and_delflash_restores_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    let config = EmulatorConfig { flash: Some(dir.path().join("flash.json")) };
+    let config = EmulatorConfig { flash: Some(dir.path().join("flash.json")), ..EmulatorConfig::default() };
     let mut m = Modem::new(&config).unwrap();
     talk(&mut m, b"ATE0\rAT+WOPEN=1\rAT#REDIALCOUNT=14\r");
     let mut again = Modem::new(&config).unwrap();

@@ -10,17 +10,16 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
-
 use crate::transport::Transport;
 
 /// How long a trailing `<CR>` waits for its `<LF>`.
 const CR_GRACE: Duration = Duration::from_millis(30);
 
-/// Buffered reader of segments.
+/// Buffered reader of segments. Every wait is measured on the transport's
+/// clock ([`Transport::now`]), which is virtual for the in-process emulator.
+#[derive(Debug, Default)]
 pub struct LineReader {
     buf: Vec<u8>,
-    started: Instant,
     closed: bool,
 }
 
@@ -36,12 +35,8 @@ pub enum ReadEnd {
 }
 
 impl LineReader {
-    pub fn new(started: Instant) -> Self {
-        LineReader { buf: Vec::new(), started, closed: false }
-    }
-
-    pub fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+    pub fn new() -> Self {
+        LineReader::default()
     }
 
     /// Bytes received and not consumed yet.
@@ -60,17 +55,18 @@ impl LineReader {
             return Err(ReadEnd::Closed);
         }
         let mut chunk = [0u8; 4096];
-        match tokio::time::timeout(wait, t.read(&mut chunk)).await {
-            Err(_) => Ok(false),
-            Ok(Ok(0)) => {
+        let deadline = t.now() + wait;
+        match t.read_until(&mut chunk, deadline).await {
+            Ok(None) => Ok(false),
+            Ok(Some(0)) => {
                 self.closed = true;
                 Err(ReadEnd::Closed)
             }
-            Ok(Ok(n)) => {
+            Ok(Some(n)) => {
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(true)
             }
-            Ok(Err(e)) => Err(ReadEnd::Io(e)),
+            Err(e) => Err(ReadEnd::Io(e)),
         }
     }
 
@@ -103,7 +99,7 @@ impl LineReader {
             if let Some(seg) = self.take(false) {
                 return Ok(seg);
             }
-            let now = Instant::now();
+            let now = t.now();
             if now >= deadline {
                 return self.take(true).ok_or(ReadEnd::Timeout);
             }
@@ -167,7 +163,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let mut t = Chunks(chunks.into());
-            let mut reader = LineReader::new(Instant::now());
+            let mut reader = LineReader::new();
             let deadline = Instant::now() + Duration::from_secs(5);
             let mut out = Vec::new();
             while let Ok(seg) = reader.next(&mut t, Duration::from_millis(200), deadline).await {

@@ -115,6 +115,8 @@ impl Stop {
 
 struct Run<'a> {
     scenario: &'a Scenario,
+    /// When the scenario started, on the target's clock.
+    started: Instant,
     t: &'a mut dyn Transport,
     reader: LineReader,
     transcript: Transcript,
@@ -129,11 +131,12 @@ pub async fn execute(
     options: &Options,
     progress: &dyn Progress,
 ) -> Outcome {
-    let started = Instant::now();
+    let started = transport.now();
     let mut run = Run {
         scenario,
+        started,
         t: transport,
-        reader: LineReader::new(started),
+        reader: LineReader::new(),
         transcript: Transcript::new(&scenario.id, scenario.redact.clone()),
         vars: scenario.vars.clone(),
         options,
@@ -143,7 +146,7 @@ pub async fn execute(
     for (i, step) in scenario.steps.iter().enumerate() {
         let description = describe(step);
         progress.step(&scenario.id, i + 1, scenario.steps.len(), &description);
-        let at_ms = run.reader.elapsed_ms();
+        let at_ms = run.elapsed_ms();
         run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description, at_ms });
         let result = tokio::select! {
             r = run.step(step) => r,
@@ -181,7 +184,7 @@ pub async fn execute(
         message,
         basis: failed.as_ref().filter(|_| is_fail).map(|f| f.2),
         failed_step: failed.map(|(i, o, _)| (i, o)),
-        duration_ms: started.elapsed().as_millis() as u64,
+        duration_ms: run.elapsed_ms(),
         transcript: run.transcript,
     }
 }
@@ -220,12 +223,17 @@ fn flow_yaml(v: &serde_json::Value) -> String {
 }
 
 impl Run<'_> {
+    /// Milliseconds since the scenario started, on the target's clock.
+    fn elapsed_ms(&self) -> u64 {
+        self.t.now().saturating_duration_since(self.started).as_millis() as u64
+    }
+
     fn scaled(&self, d: Duration) -> Duration {
         d.mul_f64(self.options.time_scale)
     }
 
     async fn step(&mut self, step: &Step) -> Result<(), Stop> {
-        let deadline = Instant::now() + self.scaled(step.deadline);
+        let deadline = self.t.now() + self.scaled(step.deadline);
         let idle = self.scaled(step.idle);
         let mut sent_line = None;
         match &step.action {
@@ -250,7 +258,8 @@ impl Run<'_> {
                 self.transcript.push(Entry::Check { ok: true, message: format!("silent for {}ms", d.as_millis()) });
             }
             Action::Wait(d) => {
-                tokio::time::sleep(self.scaled(*d)).await;
+                let d = self.scaled(*d);
+                self.t.pause(d).await;
             }
             Action::Expect => {}
             Action::Control(c) => {
@@ -322,7 +331,7 @@ impl Run<'_> {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {
-        let at_ms = self.reader.elapsed_ms();
+        let at_ms = self.elapsed_ms();
         self.transcript.push(Entry::Sent { bytes: bytes.to_vec(), at_ms });
         let desc = self.t.describe();
         self.t.write_all(bytes).await.map_err(|e| Stop::error(format!("writing to {desc}: {e}")))?;
@@ -330,7 +339,7 @@ impl Run<'_> {
     }
 
     fn received(&mut self, bytes: Vec<u8>, role: Role) {
-        let at_ms = self.reader.elapsed_ms();
+        let at_ms = self.elapsed_ms();
         self.transcript.push(Entry::Received { bytes, at_ms, role });
     }
 
@@ -384,7 +393,7 @@ impl Run<'_> {
             escape::decode(&text).map_err(|e| Stop::error(e.to_string()))?
         };
         while self.reader.pending().len() < expected.len() {
-            let now = Instant::now();
+            let now = self.t.now();
             if now >= deadline {
                 break;
             }
@@ -413,9 +422,9 @@ impl Run<'_> {
 
     /// Nothing but ignored lines may arrive for `d`; `what` names the failure.
     async fn quiet_for(&mut self, d: Duration, what: &str, waiting_for: &str) -> Result<(), Stop> {
-        let until = Instant::now() + d;
+        let until = self.t.now() + d;
         loop {
-            let now = Instant::now();
+            let now = self.t.now();
             if now >= until {
                 return Ok(());
             }
@@ -437,7 +446,7 @@ impl Run<'_> {
 
     /// After a failure, keep what the target still says, for the record.
     async fn drain(&mut self) {
-        let until = Instant::now() + self.options.quiet_after;
+        let until = self.t.now() + self.options.quiet_after;
         while let Ok(seg) = self.reader.next(self.t, self.options.quiet_after, until).await {
             self.received(seg, Role::Trailing);
         }

@@ -1,37 +1,100 @@
-//! The reference emulator, in process: the fastest target, and the only one
-//! that takes every emulator control.
+//! The reference emulator, in process: the fastest target, the only one
+//! that takes every emulator control, and the only one on virtual time.
 //!
-//! The emulator runs as [`serve`] on a task of the caller's tokio runtime, at
-//! the far end of an in-memory duplex pipe; this transport is the near end.
+//! The transport owns the [`Unit`] and its [`Clock`]; the runner reads the
+//! time from here ([`Transport::now`]). Whenever the runner waits — for a
+//! line, a quiet period, a pause — and nothing real is outstanding, the
+//! clock jumps to the unit's next event (a timer, a simulated peer) instead
+//! of sleeping, so a scenario that waits a minute for PHYTIMEOUT takes
+//! microseconds and gives the same transcript. While a real socket is open
+//! (host network), the clock follows the wall clock and a driver task runs
+//! the unit's timers and network events as they come, even when nobody
+//! reads.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::{BTreeSet, VecDeque};
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
-use tokio::io::DuplexStream;
-use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{ControlError, ControlFuture, Transport};
-use crate::emulator::{serve, ControlRequest, EmulatorConfig, EmulatorError, Modem};
-use crate::scenario::{Capability, Control};
+use super::{ControlError, ControlFuture, PauseFuture, ReadFuture, Transport};
+use crate::control::Control;
+use crate::emulator::{self, Clock, EmulatorConfig, EmulatorError, Unit};
+use crate::scenario::Capability;
 
-/// Bytes the pipe holds in each direction before the writer waits: far more
-/// than any exchange, so neither side stalls while the other is busy.
-const DUPLEX_CAPACITY: usize = 1 << 16;
-
-/// Longest wait for the emulator to apply a control. It answers at once
-/// unless it is stuck (e.g. blocked writing output nobody reads).
-const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Why the line is dead.
+const STOPPED: &str = "the emulator has stopped (the line was closed or the unit could not restart)";
 
 /// The in-process reference emulator.
 pub struct EmulatorTransport {
     config: EmulatorConfig,
-    io: DuplexStream,
-    controls: mpsc::UnboundedSender<ControlRequest>,
-    task: JoinHandle<()>,
-    runtime: Handle,
+    shared: Arc<Shared>,
+    driver: JoinHandle<()>,
     caps: BTreeSet<Capability>,
+}
+
+struct Shared {
+    line: Mutex<Line>,
+    /// Wakes the driver: input arrived or a control was applied (the unit
+    /// may now have real work outstanding).
+    poke: Notify,
+    /// Output arrived or the unit's state changed: wakes waiting readers.
+    changed: Notify,
+}
+
+/// The unit, its clock and what it said that nobody has read yet.
+struct Line {
+    /// `None` once the host closed the line or a restart failed.
+    unit: Option<Unit>,
+    clock: Clock,
+    out: VecDeque<u8>,
+    reader: Option<Waker>,
+}
+
+impl Line {
+    /// Run what is due now; keep its output; let the clock follow the wall
+    /// clock exactly while real traffic may arrive.
+    fn pump(&mut self) {
+        let Some(unit) = &mut self.unit else { return };
+        unit.pump(self.clock.now());
+        self.out.extend(unit.take_output());
+        self.clock.set_real(unit.is_live());
+    }
+
+    fn take(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.out.len());
+        for (slot, b) in buf.iter_mut().zip(self.out.drain(..n)) {
+            *slot = b;
+        }
+        n
+    }
+
+    /// With nothing real outstanding, move the clock to the unit's next
+    /// event if it comes by `limit`, else to `limit`. Returns whether the
+    /// limit was reached.
+    fn advance_virtually(&mut self, limit: Instant) -> bool {
+        match self.unit.as_ref().and_then(Unit::next_event) {
+            Some(at) if at <= limit => {
+                self.clock.jump_to(at);
+                false
+            }
+            _ => {
+                self.clock.jump_to(limit);
+                true
+            }
+        }
+    }
+}
+
+/// How a wait ends.
+enum Waited {
+    Bytes(usize),
+    Deadline,
 }
 
 impl EmulatorTransport {
@@ -48,12 +111,17 @@ impl EmulatorTransport {
 
     /// Power on an emulated unit built from `config`.
     ///
-    /// Must be called within a tokio runtime: the emulator runs on a task of
-    /// that runtime (this panics otherwise, like `tokio::spawn`).
+    /// Must be called within a tokio runtime: the unit's driver runs on a
+    /// task of that runtime (this panics otherwise, like `tokio::spawn`).
     pub fn start(config: EmulatorConfig) -> Result<EmulatorTransport, EmulatorError> {
-        let runtime = Handle::current();
-        let (io, controls, task) = power_on(&runtime, &config)?;
-        Ok(EmulatorTransport { config, io, controls, task, runtime, caps: Self::CAPABILITIES.into_iter().collect() })
+        let unit = Unit::new(&config)?;
+        let shared = Arc::new(Shared {
+            line: Mutex::new(Line { unit: Some(unit), clock: Clock::new(), out: VecDeque::new(), reader: None }),
+            poke: Notify::new(),
+            changed: Notify::new(),
+        });
+        let driver = tokio::spawn(drive(shared.clone()));
+        Ok(EmulatorTransport { config, shared, driver, caps: Self::CAPABILITIES.into_iter().collect() })
     }
 
     /// Declare capabilities beyond [`Self::CAPABILITIES`] (network services
@@ -67,76 +135,173 @@ impl EmulatorTransport {
         &self.config
     }
 
-    /// Power-cycle: stop the running unit, then build a new one on the same
-    /// configuration, hence the same parameter store. Bytes in flight are
-    /// lost, as on a real unit.
-    async fn restart(&mut self) -> Result<(), EmulatorError> {
-        self.task.abort();
-        // Wait until the old unit is really gone (its task dropped, with the
-        // Modem), so that two units never hold the parameter store at once
-        // and the new one reads whatever the old one last wrote. The result
-        // is `Cancelled`, or the old task's own end: neither matters here.
-        let _ = (&mut self.task).await;
-        // If the new unit cannot be built, the line stays dead: our end of
-        // the old pipe now reads EOF and refuses writes, like a unit that
-        // does not come back up.
-        let (io, controls, task) = power_on(&self.runtime, &self.config)?;
-        self.io = io;
-        self.controls = controls;
-        self.task = task;
-        Ok(())
+    fn line(&self) -> MutexGuard<'_, Line> {
+        self.shared.line.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hand a control to the running unit and wait for its verdict.
-    async fn send_control(&self, control: &Control) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        let request = ControlRequest { control: control.clone(), reply };
-        if self.controls.send(request).is_err() {
-            return Err(self.stopped_cause());
-        }
-        match tokio::time::timeout(CONTROL_TIMEOUT, answer).await {
-            Ok(Ok(verdict)) => verdict,
-            Ok(Err(_)) => Err(self.stopped_cause()),
-            Err(_) => Err(format!("the emulator did not answer within {} s", CONTROL_TIMEOUT.as_secs())),
-        }
-    }
-
-    fn stopped_cause(&self) -> String {
-        if self.task.is_finished() {
-            "the emulator has stopped (the line was closed or the emulator failed)".to_string()
-        } else {
-            "the emulator dropped the request".to_string()
+    /// Wait until `deadline` on the unit's clock, or until output arrives
+    /// when `buf` is given (then it is read into `buf`).
+    async fn wait(&self, deadline: Instant, mut buf: Option<&mut [u8]>) -> Waited {
+        loop {
+            let (changed, wall) = {
+                let mut line = self.line();
+                loop {
+                    line.pump();
+                    if let Some(b) = buf.as_deref_mut() {
+                        if !line.out.is_empty() {
+                            return Waited::Bytes(line.take(b));
+                        }
+                        if line.unit.is_none() {
+                            return Waited::Bytes(0);
+                        }
+                    }
+                    if line.clock.now() >= deadline || line.unit.is_none() {
+                        return Waited::Deadline;
+                    }
+                    if line.clock.is_real() {
+                        break;
+                    }
+                    if line.advance_virtually(deadline) && buf.is_none() {
+                        // Run what is due at the deadline itself.
+                        line.pump();
+                        return Waited::Deadline;
+                    }
+                }
+                // Real traffic outstanding: the driver runs the unit; wait
+                // for what it produces, or for the deadline in real time.
+                let wall = line.clock.wall_time_of(deadline).unwrap_or_else(Instant::now);
+                (self.shared.changed.notified(), wall)
+            };
+            self.shared.poke.notify_one();
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wall)) => {}
+            }
         }
     }
 }
 
-/// Build a unit from `config` and start serving it on a fresh pipe.
-fn power_on(
-    runtime: &Handle,
-    config: &EmulatorConfig,
-) -> Result<(DuplexStream, mpsc::UnboundedSender<ControlRequest>, JoinHandle<()>), EmulatorError> {
-    let modem = Modem::new(config)?;
-    let (near, far) = tokio::io::duplex(DUPLEX_CAPACITY);
-    let (controls, controls_rx) = mpsc::unbounded_channel();
-    let task = runtime.spawn(serve(modem, far, controls_rx));
-    Ok((near, controls, task))
+/// Runs the unit while real traffic is outstanding: network events and
+/// timers in real time, whether or not anyone is reading.
+async fn drive(shared: Arc<Shared>) {
+    loop {
+        let poked = shared.poke.notified();
+        let live_until = {
+            let mut line = shared.line.lock().unwrap_or_else(|p| p.into_inner());
+            line.pump();
+            if !line.out.is_empty() {
+                if let Some(w) = line.reader.take() {
+                    w.wake();
+                }
+            }
+            match &line.unit {
+                Some(unit) if unit.is_live() => Some(unit.next_event().and_then(|at| line.clock.wall_time_of(at))),
+                _ => None,
+            }
+        };
+        shared.changed.notify_waiters();
+        match live_until {
+            None => poked.await,
+            Some(wake_at) => {
+                let timer = async {
+                    match wake_at {
+                        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let network = std::future::poll_fn(|cx| {
+                    let mut line = shared.line.lock().unwrap_or_else(|p| p.into_inner());
+                    match &mut line.unit {
+                        Some(unit) => unit.poll_ready(cx),
+                        None => Poll::Pending,
+                    }
+                });
+                tokio::select! {
+                    _ = poked => {}
+                    _ = timer => {}
+                    _ = network => {}
+                }
+            }
+        }
+    }
 }
 
 impl Drop for EmulatorTransport {
     /// The unit lives exactly as long as the transport: a dropped transport
-    /// must not leave an emulator task behind holding the parameter store.
+    /// must not leave a driver behind holding the parameter store.
     fn drop(&mut self) {
-        self.task.abort();
+        self.driver.abort();
     }
 }
 
-super::byte_stream!(EmulatorTransport, io);
+impl AsyncRead for EmulatorTransport {
+    /// A read without a deadline: on virtual time the clock jumps straight
+    /// to the unit's next event.
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let mut line = this.line();
+        loop {
+            line.pump();
+            if !line.out.is_empty() {
+                let n = line.take(buf.initialize_unfilled());
+                buf.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            if line.unit.is_none() {
+                return Poll::Ready(Ok(()));
+            }
+            match line.unit.as_ref().and_then(Unit::next_event) {
+                Some(at) if !line.clock.is_real() => line.clock.jump_to(at),
+                _ => break,
+            }
+        }
+        line.reader = Some(cx.waker().clone());
+        drop(line);
+        this.shared.poke.notify_one();
+        Poll::Pending
+    }
+}
+
+impl AsyncWrite for EmulatorTransport {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        {
+            let mut line = this.line();
+            let now = line.clock.now();
+            match &mut line.unit {
+                Some(unit) => unit.receive(buf, now),
+                None => return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, STOPPED))),
+            }
+        }
+        this.shared.poke.notify_one();
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// The host closes the line: the unit stops serving it.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let mut line = this.line();
+        line.unit = None;
+        if let Some(w) = line.reader.take() {
+            w.wake();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
 
 impl Transport for EmulatorTransport {
     fn describe(&self) -> String {
+        let net = match self.config.network {
+            emulator::Network::Host => "",
+            emulator::Network::Simulated(_) => ", simulated network",
+        };
         match &self.config.flash {
-            Some(flash) => format!("reference emulator (in process, flash {})", flash.display()),
-            None => "reference emulator (in process)".to_string(),
+            Some(flash) => format!("reference emulator (in process{net}, flash {})", flash.display()),
+            None => format!("reference emulator (in process{net})"),
         }
     }
 
@@ -144,19 +309,68 @@ impl Transport for EmulatorTransport {
         self.caps.clone()
     }
 
+    fn now(&self) -> Instant {
+        self.line().clock.now()
+    }
+
+    fn read_until<'a>(&'a mut self, buf: &'a mut [u8], deadline: Instant) -> ReadFuture<'a> {
+        Box::pin(async move {
+            match self.wait(deadline, Some(buf)).await {
+                Waited::Bytes(n) => Ok(Some(n)),
+                Waited::Deadline => Ok(None),
+            }
+        })
+    }
+
+    fn pause(&mut self, duration: Duration) -> PauseFuture<'_> {
+        Box::pin(async move {
+            let deadline = self.now() + duration;
+            self.wait(deadline, None).await;
+        })
+    }
+
     fn control<'a>(&'a mut self, control: &'a Control) -> ControlFuture<'a> {
         Box::pin(async move {
-            let result = match control {
-                Control::Restart => self.restart().await.map_err(|e| e.to_string()),
-                other => self.send_control(other).await,
+            let failed = |cause: String| ControlError::Failed {
+                target: self.describe(),
+                control: format!("{control:?}"),
+                cause,
             };
-            result.map_err(|cause| match cause.strip_prefix("mismatch: ") {
-                // A line check that does not hold is a finding about the unit.
-                Some(detail) if matches!(control, Control::Lines { .. }) => {
-                    ControlError::Mismatch { target: self.describe(), detail: detail.to_string() }
+            let result = {
+                let mut line = self.line();
+                if line.unit.is_none() {
+                    return Err(failed(STOPPED.to_string()));
                 }
-                _ => ControlError::Failed { target: self.describe(), control: format!("{control:?}"), cause },
-            })
+                match control {
+                    // Power-cycle: a new unit on the same configuration, hence
+                    // the same parameter store. Bytes in flight are lost, as
+                    // on a real unit; if it cannot come back, the line is dead.
+                    Control::Restart => {
+                        line.unit = None;
+                        line.out.clear();
+                        match Unit::new(&self.config) {
+                            Ok(unit) => {
+                                line.unit = Some(unit);
+                                Ok(())
+                            }
+                            Err(e) => Err(failed(e.to_string())),
+                        }
+                    }
+                    other => {
+                        let now = line.clock.now();
+                        let unit = line.unit.as_mut().expect("checked above");
+                        unit.control(other, now).map_err(|e| match e {
+                            // A line check that does not hold is a finding about the unit.
+                            emulator::ControlError::LinesDiffer(detail) => {
+                                ControlError::Mismatch { target: self.describe(), detail }
+                            }
+                            e => failed(e.to_string()),
+                        })
+                    }
+                }
+            };
+            self.shared.poke.notify_one();
+            result
         })
     }
 }

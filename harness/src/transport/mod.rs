@@ -29,9 +29,11 @@ pub use tcp::TcpTransport;
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::scenario::{Capability, Control};
 
@@ -94,6 +96,13 @@ pub enum ControlError {
 /// thread: waiting for its answer must yield, not block.
 pub type ControlFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ControlError>> + Send + 'a>>;
 
+/// What [`Transport::read_until`] returns: `Some(n)` bytes read (0: the line
+/// closed), `None` when the deadline passed first.
+pub type ReadFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Option<usize>>> + Send + 'a>>;
+
+/// What [`Transport::pause`] returns.
+pub type PauseFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// An open serial line to a target.
 ///
 /// Reads and writes carry exactly the bytes on the wire. Implementations must
@@ -104,6 +113,30 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
 
     /// What this target can do beyond the AT command line.
     fn capabilities(&self) -> BTreeSet<Capability>;
+
+    /// The time on this target's clock. Real lines run on the wall clock;
+    /// the in-process emulator's clock is virtual while nothing real is
+    /// outstanding (time jumps to its next event instead of sleeping), so
+    /// every deadline of the runner is taken from here.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// Read what has arrived, waiting until `deadline` on [`Transport::now`]'s clock.
+    fn read_until<'a>(&'a mut self, buf: &'a mut [u8], deadline: Instant) -> ReadFuture<'a> {
+        Box::pin(async move {
+            match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), self.read(buf)).await {
+                Ok(read) => read.map(Some),
+                Err(_) => Ok(None),
+            }
+        })
+    }
+
+    /// Let `duration` pass on this target's clock (bytes that arrive are
+    /// kept for the next read).
+    fn pause(&mut self, duration: Duration) -> PauseFuture<'_> {
+        Box::pin(tokio::time::sleep(duration))
+    }
 
     /// Perform an emulator control or control-line change. A restart replaces
     /// the byte stream underneath; bytes in flight are lost, as on a real unit.

@@ -50,7 +50,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::serial::{SerialSettings, SerialTransport};
 use super::{ControlError, ControlFuture, Transport};
-use crate::emulator::{serve, EmulatorConfig, EmulatorError, Modem};
+use crate::emulator::{serve, EmulatorConfig, EmulatorError, Unit};
 use crate::scenario::{Capability, Control};
 
 /// How often to look for a host while none has the slave open. Short enough
@@ -172,7 +172,7 @@ fn run_server(
     };
     runtime.block_on(async move {
         let mut master = PtyMaster::new(master);
-        let modem = match Modem::new(&config) {
+        let unit = match Unit::new(&config) {
             Ok(modem) => modem,
             Err(e) => {
                 let _ = started.send(Err(e.into()));
@@ -184,7 +184,7 @@ fn run_server(
         // which `serve` reads as "no controls will come".
         let (_, controls) = mpsc::unbounded_channel();
         tokio::select! {
-            () = serve(modem, &mut master, controls) => {
+            () = serve(unit, &mut master, controls) => {
                 // PtyMaster hides the host's comings and goings, so this is
                 // a real I/O failure on the master.
                 let cause = master

@@ -92,7 +92,9 @@ impl Target {
     /// The emulator configuration, for the emulator targets.
     pub fn emulator_config(&self) -> Option<EmulatorConfig> {
         match self {
-            Target::Emulator { flash, .. } | Target::Pty { flash, .. } => Some(EmulatorConfig { flash: flash.clone() }),
+            Target::Emulator { flash, .. } | Target::Pty { flash, .. } => {
+                Some(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
+            }
             Target::Serial { .. } | Target::Tcp { .. } => None,
         }
     }
@@ -102,16 +104,20 @@ impl Target {
     pub async fn open(&self) -> Result<Box<dyn Transport>, TargetError> {
         let declared = self.declared_capabilities().iter().copied();
         let opened: io::Result<Box<dyn Transport>> = match self {
-            Target::Emulator { flash, .. } => EmulatorTransport::start(EmulatorConfig { flash: flash.clone() })
-                .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
-                .map_err(io::Error::other),
-            Target::Pty { flash, .. } => PtyTransport::start(EmulatorConfig { flash: flash.clone() })
-                .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
-                .map_err(|e| match e {
-                    PtyError::Open(e) => e,
-                    PtyError::Setup { ref cause, .. } => io::Error::new(cause.kind(), e.to_string()),
-                    e @ PtyError::Emulator(_) => io::Error::other(e),
-                }),
+            Target::Emulator { flash, .. } => {
+                EmulatorTransport::start(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
+                    .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
+                    .map_err(io::Error::other)
+            }
+            Target::Pty { flash, .. } => {
+                PtyTransport::start(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
+                    .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
+                    .map_err(|e| match e {
+                        PtyError::Open(e) => e,
+                        PtyError::Setup { ref cause, .. } => io::Error::new(cause.kind(), e.to_string()),
+                        e @ PtyError::Emulator(_) => io::Error::other(e),
+                    })
+            }
             Target::Serial { path, settings, .. } => SerialTransport::open(path, settings)
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
             Target::Tcp { host, port, .. } => TcpTransport::connect(host, *port)
