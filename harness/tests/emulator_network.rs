@@ -123,3 +123,80 @@ async fn refused_connection_is_reported_and_the_unit_keeps_serving() {
     assert!(out.ends_with("#CME ERROR: 38016\r\n"), "{out:?}");
     assert_eq!(command(&mut t, "AT", "OK\r\n").await, "\r\nOK\r\n");
 }
+
+/// The same services on the simulated network: a whole TCP exchange with
+/// no socket opened and no real time spent (the peer answers on the unit's
+/// virtual clock).
+mod simulated {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use mtg::emulator::{EmulatorConfig, Network, PeerBehaviour, SimClient, SimNetwork};
+    use mtg::transport::{EmulatorTransport, Transport};
+    use tokio::io::AsyncWriteExt;
+
+    async fn online(net: &SimNetwork) -> EmulatorTransport {
+        let config = EmulatorConfig { network: Network::Simulated(net.clone()), ..EmulatorConfig::default() };
+        let mut t = EmulatorTransport::start(config).expect("emulator");
+        for (line, until) in [
+            ("ATE0", "OK\r\n"),
+            ("AT+CMEE=1;+WOPEN=1", "OK\r\n"),
+            ("AT+CGATT=1", "OK\r\n"),
+            ("AT#CONNECTIONSTART", "Ok_Info_GprsActivation\r\n"),
+        ] {
+            super::command(&mut t, line, until).await;
+        }
+        t
+    }
+
+    #[tokio::test]
+    async fn tcp_exchange_with_an_echo_peer_opens_no_socket() {
+        let net = SimNetwork::new();
+        let peer: SocketAddr = "192.0.2.10:7".parse().unwrap();
+        net.peer(peer, PeerBehaviour::Echo).name("echo.example", peer.ip()).latency(Duration::from_secs(1));
+        let mut t = online(&net).await;
+        super::command(&mut t, "AT#TCPSERV=1,\"echo.example\"", "OK\r\n").await;
+        super::command(&mut t, "AT#TCPPORT=1,7", "OK\r\n").await;
+        let started = t.now();
+        let wall = std::time::Instant::now();
+        super::command(&mut t, "AT#OTCP=1", "Ok_Info_WaitingForData\r\n").await;
+        // DLE coding both ways: the peer sees a real ETX, the host an escaped one.
+        t.write_all(b"a\x10\x03b").await.unwrap();
+        let echoed = super::read_until(&mut t, b"b").await;
+        assert_eq!(echoed, b"a\x10\x03b");
+        assert_eq!(net.received(peer), b"a\x03b");
+        // An ETX alone closes the socket (p.30): OK.
+        t.write_all(b"\x03").await.unwrap();
+        assert_eq!(super::read_until(&mut t, b"OK\r\n").await, b"\r\nOK\r\n");
+        // Connect, TCPTXDELAY and the echo took seconds of the unit's time, not of ours.
+        assert!(t.now() - started >= Duration::from_secs(2), "{:?}", t.now() - started);
+        assert!(wall.elapsed() < Duration::from_secs(1), "{:?}", wall.elapsed());
+    }
+
+    #[tokio::test]
+    async fn listening_unit_takes_a_simulated_client_and_reports_its_close() {
+        let net = SimNetwork::new();
+        let from: SocketAddr = "198.51.100.4:40000".parse().unwrap();
+        net.client(SimClient { port: 5000, from, sends: b"hello\x03".to_vec(), closes: true });
+        let mut t = online(&net).await;
+        super::command(&mut t, "AT#TCPPORT=2,5000", "OK\r\n").await;
+        super::command(&mut t, "AT#TCPSERV=2,\"198.51.100.4\"", "OK\r\n").await;
+        let got = super::command(&mut t, "AT#LTCPSTART=2", "Ok_Info_SocketClosed\r\n\r\nOK\r\n").await;
+        assert_eq!(
+            got,
+            "\r\nOK\r\n\r\nOk_Info_WaitingForData\r\nhello\u{10}\u{3}\u{3}\r\nOk_Info_SocketClosed\r\n\r\nOK\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_and_unresolved_connections_answer_their_codes() {
+        let net = SimNetwork::new();
+        net.peer("192.0.2.20:23".parse().unwrap(), PeerBehaviour::Refuse);
+        let mut t = online(&net).await;
+        super::command(&mut t, "AT#TCPSERV=1,\"192.0.2.20\"", "OK\r\n").await;
+        super::command(&mut t, "AT#TCPPORT=1,23", "OK\r\n").await;
+        assert_eq!(super::command(&mut t, "AT#OTCP=1", "\r\n").await, "\r\n#CME ERROR: 38016\r\n");
+        super::command(&mut t, "AT#TCPSERV=1,\"nowhere.example\"", "OK\r\n").await;
+        assert_eq!(super::command(&mut t, "AT#OTCP=1", "\r\n").await, "\r\n#CME ERROR: 38027\r\n");
+    }
+}
