@@ -59,6 +59,48 @@ pub enum Control {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ri: Option<bool>,
     },
+    /// A peer on the simulated network, at `address` (`host:port`, dotted
+    /// decimal), optionally known by `name` to the DNS servers. A scenario
+    /// that declares one runs the unit on the simulated network (no socket
+    /// is opened; time stays virtual).
+    Peer {
+        address: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        behaviour: PeerKind,
+    },
+    /// A client of the simulated network that connects to the unit's
+    /// listening socket on `port` from `from` (`host:port`), sends `sends`
+    /// (YAML escapes such as `"\x03"` give control bytes) and closes if told.
+    Client {
+        port: u16,
+        from: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        sends: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        closes: bool,
+    },
+}
+
+/// How a simulated peer behaves.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PeerKind {
+    /// Sends back what it receives.
+    Echo,
+    /// Accepts and never answers.
+    Silent,
+    /// Refuses connections.
+    Refuse,
+    /// Accepts, then closes at once.
+    Drop,
+    /// Sends `greeting` on connection, then `reply` to each payload.
+    Answer {
+        #[serde(default)]
+        greeting: String,
+        #[serde(default)]
+        reply: String,
+    },
 }
 
 /// The far end of a GSM data call (ch. 2 #CONNECTIONSTART, p.13-14).

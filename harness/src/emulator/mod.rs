@@ -84,6 +84,12 @@ pub enum ControlError {
     BadRssi(u8),
     #[error("{0} is not a PPP error of the #CONNECTIONSTART table (37120, 37121, 28980, 28981)")]
     NotAPppError(u32),
+    #[error("this control acts on the network, not on the interpreter")]
+    NotForTheInterpreter,
+    #[error("`{0}` is not an address of the form 1.2.3.4:port")]
+    BadAddress(String),
+    #[error("the unit has real sockets open: the simulated network cannot replace the host network now")]
+    NetworkInUse,
     /// A checked control line is not in the expected state: a finding about
     /// the unit, not a fault of the rig.
     #[error("{0}")]

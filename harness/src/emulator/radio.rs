@@ -255,6 +255,7 @@ impl Modem {
                 }
                 Ok(())
             }
+            Control::Peer { .. } | Control::Client { .. } => Err(ControlError::NotForTheInterpreter),
             Control::Lines { dcd, ri } => {
                 let (is_dcd, is_ri) = (self.dcd(), self.radio.call.is_some());
                 let show = |b: bool| if b { "on" } else { "off" };

@@ -5,30 +5,48 @@
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::net::{Backend, HostNetwork};
+use std::net::SocketAddr;
+
+use super::net::{Backend, HostNetwork, PeerBehaviour, SimClient, SimNetwork};
 use super::{ControlError, EmulatorConfig, EmulatorError, Modem, Network};
-use crate::control::Control;
+use crate::control::{Control, PeerKind};
 
 /// One emulated unit and its network.
 pub struct Unit {
     modem: Modem,
     net: Box<dyn Backend>,
+    /// The simulated network, when the unit runs on one (a handle on the
+    /// same network as `net`).
+    sim: Option<SimNetwork>,
 }
 
 impl Unit {
     /// Power on a unit built from `config`. With the host network this must
     /// run within a tokio runtime (sockets are opened on its tasks).
     pub fn new(config: &EmulatorConfig) -> Result<Unit, EmulatorError> {
+        let sim = match &config.network {
+            Network::Host => None,
+            Network::Simulated(sim) => Some(sim.clone()),
+        };
+        Unit::build(config, sim)
+    }
+
+    /// Power-cycle: a new unit on the same configuration (hence the same
+    /// parameter store) and the same network, with no socket open.
+    pub fn restart(&self, config: &EmulatorConfig) -> Result<Unit, EmulatorError> {
+        Unit::build(config, self.sim.clone())
+    }
+
+    fn build(config: &EmulatorConfig, sim: Option<SimNetwork>) -> Result<Unit, EmulatorError> {
         let modem = Modem::new(config)?;
-        let net: Box<dyn Backend> = match &config.network {
-            Network::Host => Box::new(HostNetwork::new()),
-            Network::Simulated(sim) => {
-                // A restarted unit starts with no socket open.
+        let net: Box<dyn Backend> = match &sim {
+            None => Box::new(HostNetwork::new()),
+            Some(sim) => {
                 sim.power_cycle();
                 Box::new(sim.clone())
             }
         };
-        Ok(Unit { modem, net })
+        Ok(Unit { modem, net, sim })
     }
 
     /// Bytes from the host.
@@ -86,13 +104,61 @@ impl Unit {
 
     /// Apply an emulator control (a restart is the owner's: it builds a new unit).
     pub fn control(&mut self, control: &Control, now: Instant) -> Result<(), ControlError> {
-        let result = self.modem.control(control, now);
+        let result = match control {
+            Control::Peer { address, name, behaviour } => {
+                let address = parse_address(address)?;
+                let sim = self.simulated()?;
+                sim.peer(address, peer_behaviour(behaviour));
+                if let Some(name) = name {
+                    sim.name(name, address.ip());
+                }
+                Ok(())
+            }
+            Control::Client { port, from, sends, closes } => {
+                let from = parse_address(from)?;
+                let client = SimClient { port: *port, from, sends: sends.clone().into_bytes(), closes: *closes };
+                self.simulated()?.client(client);
+                Ok(())
+            }
+            other => self.modem.control(other, now),
+        };
         self.perform(now);
         result
+    }
+
+    /// The simulated network, switching to one if the unit is on the host
+    /// network with nothing open (a scenario that declares peers runs on it).
+    fn simulated(&mut self) -> Result<&SimNetwork, ControlError> {
+        if self.sim.is_none() {
+            if self.net.is_live() {
+                return Err(ControlError::NetworkInUse);
+            }
+            let sim = SimNetwork::new();
+            tracing::debug!("the unit switches to the simulated network");
+            self.net = Box::new(sim.clone());
+            self.sim = Some(sim);
+        }
+        Ok(self.sim.as_ref().expect("set above"))
     }
 
     /// Data Carrier Detect as the unit drives it.
     pub fn dcd(&self) -> bool {
         self.modem.dcd()
+    }
+}
+
+fn parse_address(text: &str) -> Result<SocketAddr, ControlError> {
+    text.parse().map_err(|_| ControlError::BadAddress(text.to_string()))
+}
+
+fn peer_behaviour(kind: &PeerKind) -> PeerBehaviour {
+    match kind {
+        PeerKind::Echo => PeerBehaviour::Echo,
+        PeerKind::Silent => PeerBehaviour::Silent,
+        PeerKind::Refuse => PeerBehaviour::Refuse,
+        PeerKind::Drop => PeerBehaviour::Drop,
+        PeerKind::Answer { greeting, reply } => {
+            PeerBehaviour::Answer { greeting: greeting.clone().into_bytes(), reply: reply.clone().into_bytes() }
+        }
     }
 }

@@ -346,9 +346,9 @@ impl Transport for EmulatorTransport {
                     // the same parameter store. Bytes in flight are lost, as
                     // on a real unit; if it cannot come back, the line is dead.
                     Control::Restart => {
-                        line.unit = None;
+                        let old = line.unit.take().expect("checked above");
                         line.out.clear();
-                        match Unit::new(&self.config) {
+                        match old.restart(&self.config) {
                             Ok(unit) => {
                                 line.unit = Some(unit);
                                 Ok(())
