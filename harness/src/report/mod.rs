@@ -11,6 +11,7 @@
 //!   baseline run when one is given ([`html`]).
 
 pub mod html;
+pub mod time;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
