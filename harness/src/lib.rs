@@ -6,10 +6,10 @@
 //! - [`control`]: emulator controls, shared by the scenario language and the emulator;
 //! - [`transport`]: the serial line to a target (serial port, TCP, PTY, in-process emulator);
 //! - [`emulator`]: the reference emulator of the modem's AT interpreter;
-//! - [`runner`]: executes scenarios against a transport, suite selection;
+//! - [`runner`]: executes scenarios against a transport, runs suites, emits events;
 //! - [`transcript`]: what crossed the line, normalised and redacted;
 //! - [`golden`]: golden transcripts held in `golden/`;
-//! - [`report`]: run records and summaries;
+//! - [`report`]: reporters consuming the runner's events (console, run record, JUnit, HTML);
 //! - [`coverage`]: the manual index and which scenarios cover each entry.
 
 pub mod control;

@@ -10,8 +10,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use mtg::runner::events::Discard;
 use mtg::runner::suite::{ignore_reason, run_one, Suite};
-use mtg::runner::{Options, Silent, Verdict};
+use mtg::runner::{Options, Verdict};
 use mtg::transport::Target;
 
 fn main() {
@@ -57,7 +58,7 @@ fn main() {
                 .enable_all()
                 .build()
                 .map_err(|e| Failed::from(format!("tokio runtime: {e}")))?;
-            let outcome = runtime.block_on(run_one(&scenario, &target, &options, &Silent));
+            let outcome = runtime.block_on(run_one(&scenario, &target, &options, &Discard));
             match &outcome.verdict {
                 Verdict::Pass => {}
                 Verdict::Skipped(r) => return Ok(Completion::ignored_with(r)),

@@ -5,13 +5,16 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mtg::golden::{self, Comparison};
-use mtg::report::{self, OutputDir, RunRecord};
-use mtg::runner::suite::{partition, run_one, Suite};
-use mtg::runner::{Options, Progress};
+use mtg::report::{
+    self, console::Console, html::HtmlReporter, junit::JunitReporter, record::RecordReporter, OutputDir,
+};
+use mtg::runner::events::Sink;
+use mtg::runner::suite::{partition, run_suite, Plan, Suite};
+use mtg::runner::Options;
 use mtg::scenario::Scenario;
 use mtg::transport::Target;
 
@@ -89,7 +92,7 @@ struct RunArgs {
     /// Run partition K of N (e.g. 2/3), to split a suite over rigs or jobs.
     #[arg(long, value_name = "K/N")]
     partition: Option<String>,
-    /// Scenarios run at once (default: one per core on emulator targets, 1 on a real line).
+    /// Scenarios run at once (default: 16 on the in-process emulator, one per core on a PTY emulator, 1 on a real line).
     #[arg(long, short)]
     jobs: Option<usize>,
     /// Multiply every time limit (slow rigs).
@@ -108,6 +111,9 @@ struct RunArgs {
     #[arg(long)]
     list: bool,
 }
+
+/// Scenarios run at once on the in-process emulator by default.
+const IN_PROCESS_JOBS: usize = 16;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -228,14 +234,13 @@ fn report_html(run: PathBuf, baseline: Option<PathBuf>) -> ExitCode {
         }
     };
     let dir = if run.is_dir() { run } else { run.parent().map(PathBuf::from).unwrap_or_default() };
-    let out = OutputDir { path: dir };
-    match out.write_html(&record, baseline.as_ref()) {
+    match report::html::write(&dir, &record, baseline.as_ref()) {
         Ok(()) => {
-            println!("{}", out.path.join("report.html").display());
+            println!("{}", dir.join("report.html").display());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: writing {}: {e}", out.path.join("report.html").display());
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
@@ -328,28 +333,6 @@ fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>) -> Ex
     })
 }
 
-/// Step-by-step progress on a terminal.
-struct Live {
-    tty: bool,
-    verbose: bool,
-}
-
-impl Progress for Live {
-    fn step(&self, scenario: &str, index: usize, total: usize, description: &str) {
-        if !self.verbose {
-            return;
-        }
-        let line = format!("  {scenario} [{index}/{total}] {description}");
-        let mut err = std::io::stderr().lock();
-        if self.tty {
-            let shown: String = line.chars().take(110).collect();
-            let _ = write!(err, "\r\x1b[2K{shown}");
-        } else {
-            let _ = writeln!(err, "{line}");
-        }
-    }
-}
-
 fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     let target: Target = match args.target.parse() {
         Ok(t) => t,
@@ -403,22 +386,17 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let emulated = matches!(target, Target::Emulator { .. } | Target::Pty { .. });
     let jobs = args
         .jobs
-        .unwrap_or(if emulated { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { 1 })
+        .unwrap_or(match target {
+            // In-process units wait on virtual time and compute little: many
+            // at once keep the cores busy, whatever their number.
+            Target::Emulator { .. } => IN_PROCESS_JOBS,
+            // A PTY unit runs in real time on a thread of its own.
+            Target::Pty { .. } => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            _ => 1,
+        })
         .max(1);
-    let record = Arc::new(Mutex::new(RunRecord::new(&args.target, &dir, &selected)));
-    let total = selected.len();
-    eprintln!(
-        "mtg: running {total} scenario(s) against {} ({jobs} at a time), output in {}",
-        args.target,
-        out.path.display()
-    );
-    if let Err(e) = out.write_record(&record.lock().expect("record lock")) {
-        eprintln!("error: writing {}: {e}", out.path.display());
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -426,84 +404,40 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tty = std::io::stderr().is_terminal();
+    // In this order: the HTML page inlines the files the record wrote, and
+    // the summary comes after everything is on disk.
+    let sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(RecordReporter::new(&out.path)),
+        Box::new(JunitReporter::new(&out.path)),
+        Box::new(HtmlReporter::new(&out.path, baseline)),
+        Box::new(Console::new(tty, tty || args.steps, Some(out.path.clone()))),
+    ];
+    let selected: Vec<Scenario> = selected.into_iter().cloned().collect();
+    let plan = Plan {
+        target_label: args.target.clone(),
+        scenarios_root: dir,
+        jobs,
+        golden_root: (!args.no_golden).then_some(root),
+        grace: Duration::from_secs(5),
+    };
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let options = Options { time_scale: args.time_scale, cancel: Some(cancel_rx), ..Options::default() };
-    let tty = std::io::stderr().is_terminal();
-    let progress = Live { tty, verbose: tty || args.steps };
-    let out = Arc::new(out);
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-
-    let interrupted = runtime.block_on(async {
-        let work = async {
-            let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs));
-            let mut tasks = Vec::new();
-            for scenario in selected.iter().map(|s| (*s).clone()) {
-                // Taking the permit here keeps the suite's order.
-                let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
-                let (target, options, record, out, done, root) =
-                    (target.clone(), options.clone(), record.clone(), out.clone(), done.clone(), root.clone());
-                let no_golden = args.no_golden;
-                let tty = progress.tty;
-                let verbose = progress.verbose;
-                tasks.push(tokio::spawn(async move {
-                    let _permit = permit;
-                    if options.cancel.as_ref().is_some_and(|c| *c.borrow()) {
-                        return;
-                    }
-                    let live = Live { tty, verbose };
-                    let outcome = run_one(&scenario, &target, &options, &live).await;
-                    let comparison = (!no_golden && outcome.verdict == mtg::runner::Verdict::Pass)
-                        .then(|| golden::compare(&root, &scenario.id, &outcome.transcript.render()));
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    let golden_note = match &comparison {
-                        Some(Comparison::Differs(_)) => " (transcript differs from golden)",
-                        Some(Comparison::Missing) => " (no golden yet)",
-                        _ => "",
-                    };
-                    let detail = outcome.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-                    let clear = if tty && verbose { "\r\x1b[2K" } else { "" };
-                    eprintln!(
-                        "{clear}[{n:>4}/{total}] {:<8} {}{golden_note}{detail}",
-                        outcome.verdict.to_string(),
-                        scenario.id
-                    );
-                    let mut rec = record.lock().expect("record lock");
-                    if let Err(e) = out.add(&mut rec, &scenario, &outcome, comparison.as_ref()) {
-                        eprintln!("error: writing results for {}: {e}", scenario.id);
-                    }
-                }));
-            }
-            for t in tasks {
-                let _ = t.await;
-            }
-        };
+    let result = runtime.block_on(async {
         // On Ctrl-C the running scenarios stop where they are and record
         // their transcripts; the ones not started are listed as not run.
-        tokio::pin!(work);
-        tokio::select! {
-            _ = &mut work => false,
-            _ = tokio::signal::ctrl_c() => {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = cancel_tx.send(true);
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), work).await;
-                true
             }
-        }
+        });
+        run_suite(&selected, &target, &options, &plan, Arc::new(sinks)).await
     });
-    // Stop whatever is still running before writing the final record.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-
-    let mut rec = record.lock().expect("record lock");
-    rec.interrupted = interrupted;
-    rec.finished = !interrupted;
-    if let Err(e) = out.write_record(&rec).and_then(|()| out.write_html(&rec, baseline.as_ref())) {
-        eprintln!("error: writing {}: {e}", out.path.display());
-    }
-    println!("\n{}", report::summary(&rec));
-    println!("transcripts, diffs, run.json, junit.xml and report.html in {}", out.path.display());
-    if interrupted {
-        eprintln!("mtg: interrupted; the record lists what did not run");
+    // Whatever the emulator targets left running stops here.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    if result.interrupted {
         ExitCode::from(130)
-    } else if rec.success() {
+    } else if result.findings == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

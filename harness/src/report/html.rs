@@ -5,14 +5,50 @@
 //! them), then errors of the rig, golden differences, and the rest. With a
 //! baseline run, each scenario shows what changed: a new failure, a fix, a
 //! new or removed scenario.
+//!
+//! [`HtmlReporter`] writes the page when a run ends; `mtg report` rewrites it
+//! later from `run.json` ([`write`]), with another baseline.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-use super::{RunRecord, ScenarioRecord};
+use super::{write_atomic, ReportError, RunRecord, ScenarioRecord};
+use crate::runner::events::{Event, Sink};
 use crate::runner::Verdict;
 use crate::scenario::Basis;
+
+/// Writes `report.html` when the run finishes (it inlines the transcripts
+/// and diffs the run record wrote, so it comes after that reporter).
+pub struct HtmlReporter {
+    dir: PathBuf,
+    baseline: Option<RunRecord>,
+    record: Mutex<RunRecord>,
+}
+
+impl HtmlReporter {
+    pub fn new(dir: &Path, baseline: Option<RunRecord>) -> HtmlReporter {
+        HtmlReporter { dir: dir.to_path_buf(), baseline, record: Mutex::new(RunRecord::default()) }
+    }
+}
+
+impl Sink for HtmlReporter {
+    fn event(&self, event: &Event<'_>) {
+        let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
+        record.apply(event);
+        if let Event::RunFinished { .. } = event {
+            if let Err(e) = write(&self.dir, &record, self.baseline.as_ref()) {
+                eprintln!("error: {e}");
+            }
+        }
+    }
+}
+
+/// Write `dir/report.html` for `run`, compared with `baseline` when given.
+pub fn write(dir: &Path, run: &RunRecord, baseline: Option<&RunRecord>) -> Result<(), ReportError> {
+    write_atomic(&dir.join("report.html"), render(run, dir, baseline).as_bytes())
+}
 
 /// How a scenario changed against the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,9 +143,9 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
     };
     let _ = writeln!(
         s,
-        "<p class=\"meta\">{} · started (unix) {} · scenarios from <code>{}</code> · run {state}</p>",
+        "<p class=\"meta\">{} · started {} · scenarios from <code>{}</code> · run {state}</p>",
         esc(&run.tool),
-        run.started_unix,
+        esc(&run.started_date()),
         esc(&run.scenarios_root)
     );
     let _ = writeln!(
@@ -132,7 +168,7 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
             "<p class=\"baseline\">Compared with the baseline run against <code>{}</code> (started {}): \
              <b>{} regressed</b>, {} fixed, {} new, {} in the baseline only.</p>",
             esc(&b.target),
-            b.started_unix,
+            esc(&b.started_date()),
             n(Change::Regressed),
             n(Change::Fixed),
             n(Change::New),
@@ -159,13 +195,14 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
         };
         let _ = write!(
             s,
-            "<tr class=\"{class}\"><td><a href=\"#{id}\">{id}</a><div class=\"src\">{src}</div></td><td>{v}</td><td>{basis}</td><td>{g}</td><td>{t}&nbsp;ms</td>",
+            "<tr class=\"{class}\"><td><a href=\"#{id}\">{id}</a><div class=\"src\">{src}</div></td><td>{v}</td><td>{basis}</td><td>{g}</td><td{started}>{t}&nbsp;ms</td>",
             id = esc(&r.id),
             src = esc(&r.source),
             v = esc(&r.verdict.to_string()),
             basis = r.basis.map(|b| b.to_string()).unwrap_or_default(),
             g = esc(&r.golden),
-            t = r.duration_ms
+            t = r.duration_ms,
+            started = r.started.as_deref().map(|t| format!(" title=\"started {}\"", esc(t))).unwrap_or_default()
         );
         if baseline.is_some() {
             let c = changes.get(&r.id).copied().unwrap_or(Change::Unchanged);
@@ -191,10 +228,11 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
         let open = if bad(r) { " open" } else { "" };
         let _ = writeln!(
             s,
-            "<details id=\"{id}\"{open}><summary>{id} — {title} <span class=\"src\">({file})</span></summary>",
+            "<details id=\"{id}\"{open}><summary>{id} — {title} <span class=\"src\">({file}{started})</span></summary>",
             id = esc(&r.id),
             title = esc(&r.title),
-            file = esc(&r.file)
+            file = esc(&r.file),
+            started = r.started.as_deref().map(|t| format!(", started {}", esc(t))).unwrap_or_default()
         );
         if let Ok(diff) = std::fs::read_to_string(dir.join("diffs").join(format!("{}.diff", r.id))) {
             let _ = writeln!(s, "<h3>Difference from the golden</h3><pre class=\"diff\">{}</pre>", diff_html(&diff));
@@ -268,6 +306,7 @@ mod tests {
         RunRecord {
             tool: "mtg".into(),
             started_unix: 0,
+            started: None,
             target: "emu:".into(),
             scenarios_root: "scenarios".into(),
             finished: true,
@@ -283,6 +322,7 @@ mod tests {
                     message: Some("step 2 (x.yaml:4): expected \"OK\", got \"ERROR\"".into()),
                     failed_step: None,
                     basis: Some(Basis::Manual),
+                    started: Some("2026-12-02T05:40:12.345Z".into()),
                     duration_ms: 3,
                     golden: "matches".into(),
                     transcript: None,
@@ -309,5 +349,9 @@ mod tests {
         // Regressions come first and markup in messages is escaped.
         assert!(page.find("href=\"#a\"").unwrap() < page.find("href=\"#c\"").unwrap());
         assert!(page.contains("expected &quot;OK&quot;"));
+        // Times are dates, also for a record that only has `started_unix`.
+        assert!(page.contains("started 1970-01-01T00:00:00Z · scenarios from"), "{page}");
+        assert!(page.contains("(started 1970-01-01T00:00:00Z)"), "{page}");
+        assert!(page.contains("(a.yaml, started 2026-12-02T05:40:12.345Z)"), "{page}");
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! [`execute`] runs one scenario over an open [`Transport`] and returns its
 //! [`Outcome`]: a verdict, the failing step (with how well its expectation is
-//! backed), and the full [`Transcript`]. [`suite`] selects and orders
-//! scenarios and decides which ones a target cannot run.
+//! backed), and the full [`Transcript`], and tells a [`Sink`] what it does as
+//! it goes ([`events`]). [`suite`] selects and orders scenarios, decides which
+//! ones a target cannot run, and runs a whole suite.
 
+pub mod events;
 pub mod lines;
 pub mod suite;
 
@@ -19,6 +21,7 @@ use tokio::io::AsyncWriteExt;
 use crate::scenario::{escape, AbortVerdict, Action, Basis, Matcher, Scenario, Step};
 use crate::transcript::{line_text, Entry, Role, Transcript};
 use crate::transport::{ControlError, Transport};
+use events::{Event, Sink};
 use lines::{LineReader, ReadEnd};
 
 /// How a scenario ended.
@@ -89,15 +92,6 @@ async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
     }
 }
 
-/// Live progress (the CLI prints it; tests ignore it).
-pub trait Progress: Sync {
-    fn step(&self, _scenario: &str, _index: usize, _total: usize, _description: &str) {}
-}
-
-/// No progress output.
-pub struct Silent;
-impl Progress for Silent {}
-
 /// A stop in the middle of a scenario.
 struct Stop {
     verdict: Verdict,
@@ -122,6 +116,7 @@ struct Run<'a> {
     transcript: Transcript,
     vars: BTreeMap<String, String>,
     options: &'a Options,
+    sink: &'a dyn Sink,
 }
 
 /// Run one scenario over `transport`.
@@ -129,7 +124,7 @@ pub async fn execute(
     scenario: &Scenario,
     transport: &mut dyn Transport,
     options: &Options,
-    progress: &dyn Progress,
+    sink: &dyn Sink,
 ) -> Outcome {
     let started = transport.now();
     let mut run = Run {
@@ -140,12 +135,19 @@ pub async fn execute(
         transcript: Transcript::new(&scenario.id, scenario.redact.clone()),
         vars: scenario.vars.clone(),
         options,
+        sink,
     };
     let mut failed = None;
     let mut stop = None;
     for (i, step) in scenario.steps.iter().enumerate() {
         let description = describe(step);
-        progress.step(&scenario.id, i + 1, scenario.steps.len(), &description);
+        sink.event(&Event::StepStarted {
+            scenario: &scenario.id,
+            index: i + 1,
+            total: scenario.steps.len(),
+            description: &description,
+            origin: &step.origin,
+        });
         let at_ms = run.elapsed_ms();
         run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description, at_ms });
         let result = tokio::select! {
@@ -332,6 +334,7 @@ impl Run<'_> {
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {
         let at_ms = self.elapsed_ms();
+        self.sink.event(&Event::Sent { scenario: &self.scenario.id, bytes, at_ms });
         self.transcript.push(Entry::Sent { bytes: bytes.to_vec(), at_ms });
         let desc = self.t.describe();
         self.t.write_all(bytes).await.map_err(|e| Stop::error(format!("writing to {desc}: {e}")))?;
@@ -340,6 +343,7 @@ impl Run<'_> {
 
     fn received(&mut self, bytes: Vec<u8>, role: Role) {
         let at_ms = self.elapsed_ms();
+        self.sink.event(&Event::Received { scenario: &self.scenario.id, bytes: &bytes, role, at_ms });
         self.transcript.push(Entry::Received { bytes, at_ms, role });
     }
 

@@ -2,14 +2,20 @@
 //!
 //! Both front ends (the `cargo test` target and `mtg run`) use this module,
 //! so a scenario means the same thing in CI and on the bench rig.
+//! [`run_suite`] runs a selection the way `mtg run` does: several at once,
+//! in suite order, compared with the goldens, stoppable by [`Options::cancel`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
+use crate::golden::{self, Comparison};
 use crate::scenario::{self, Capability, LoadError, Scenario};
 use crate::transport::{Target, TargetError};
 
-use super::{execute, Options, Outcome, Progress, Verdict};
+use super::events::{Event, Sink};
+use super::{cancelled, execute, Options, Outcome, Verdict};
 
 /// Every scenario under a root, and the files that did not load.
 pub struct Suite {
@@ -65,7 +71,7 @@ pub fn partition<T>(items: Vec<T>, index: usize, count: usize) -> Vec<T> {
 /// the emulator targets without a flash file, a fresh parameter store in a
 /// temporary directory (so that restarts keep parameters, as on a unit);
 /// a physical target is whatever is on the line.
-pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, progress: &dyn Progress) -> Outcome {
+pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, sink: &dyn Sink) -> Outcome {
     if let Some(reason) = ignore_reason(scenario, &target.capabilities()) {
         return skipped(scenario, reason);
     }
@@ -83,7 +89,125 @@ pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, pr
         Ok(t) => t,
         Err(e) => return open_failed(scenario, e),
     };
-    execute(scenario, transport.as_mut(), options, progress).await
+    execute(scenario, transport.as_mut(), options, sink).await
+}
+
+/// How [`run_suite`] runs a selection.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The target as the user wrote it, for the record.
+    pub target_label: String,
+    /// Where the scenarios were loaded from, for the record.
+    pub scenarios_root: PathBuf,
+    /// Scenarios run at once (at least 1).
+    pub jobs: usize,
+    /// Compare the transcript of each passing scenario with the golden under
+    /// this workspace root; `None` compares nothing.
+    pub golden_root: Option<PathBuf>,
+    /// After an interruption, how long running scenarios get to stop and
+    /// hand in what they have before they are abandoned.
+    pub grace: Duration,
+}
+
+/// How a suite run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteResult {
+    pub interrupted: bool,
+    /// Scenarios that failed, erred, or differ from their golden.
+    pub findings: usize,
+    /// Selected scenarios that did not finish, in suite order.
+    pub not_run: Vec<String>,
+}
+
+/// What the finishing scenarios share: finishing is one at a time, so that
+/// `done` counts in the order sinks see the events.
+#[derive(Default)]
+struct Tally {
+    done: usize,
+    findings: usize,
+    finished: HashSet<String>,
+}
+
+/// Run `selected` on `target`, `plan.jobs` at a time in suite order, and
+/// tell `sink` everything from `RunStarted` to `RunFinished`.
+///
+/// When `options.cancel` becomes true, running scenarios stop where they
+/// are and still finish (with their transcripts); scenarios not started
+/// are not started and are listed as not run.
+pub async fn run_suite(
+    selected: &[Scenario],
+    target: &Target,
+    options: &Options,
+    plan: &Plan,
+    sink: Arc<dyn Sink>,
+) -> SuiteResult {
+    let total = selected.len();
+    sink.event(&Event::RunStarted {
+        target: &plan.target_label,
+        scenarios_root: &plan.scenarios_root,
+        selected,
+        jobs: plan.jobs,
+        started: SystemTime::now(),
+    });
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let interrupted = {
+        let work = async {
+            for scenario in selected {
+                // Taking the permit before spawning keeps the suite's order.
+                let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
+                let (scenario, target, options, sink, tally) =
+                    (scenario.clone(), target.clone(), options.clone(), sink.clone(), tally.clone());
+                let golden_root = plan.golden_root.clone();
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    if options.cancel.as_ref().is_some_and(|c| *c.borrow()) {
+                        return;
+                    }
+                    let started = SystemTime::now();
+                    sink.event(&Event::ScenarioStarted { scenario: &scenario, started });
+                    let outcome = run_one(&scenario, &target, &options, sink.as_ref()).await;
+                    let comparison = golden_root
+                        .filter(|_| outcome.verdict == Verdict::Pass)
+                        .map(|root| golden::compare(&root, &scenario.id, &outcome.transcript.render()));
+                    let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
+                    tally.done += 1;
+                    tally.finished.insert(scenario.id.clone());
+                    if matches!(outcome.verdict, Verdict::Fail | Verdict::Error)
+                        || matches!(comparison, Some(Comparison::Differs(_)))
+                    {
+                        tally.findings += 1;
+                    }
+                    sink.event(&Event::ScenarioFinished {
+                        scenario: &scenario,
+                        started,
+                        outcome: &outcome,
+                        golden: comparison.as_ref(),
+                        done: tally.done,
+                        total,
+                    });
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            _ = &mut work => false,
+            _ = cancelled(options.cancel.clone()) => {
+                let _ = tokio::time::timeout(plan.grace, &mut work).await;
+                true
+            }
+        }
+    };
+    // A scenario still running after the grace period is abandoned: it
+    // must not report after the run has finished.
+    tasks.shutdown().await;
+    let tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
+    let not_run: Vec<String> =
+        selected.iter().filter(|s| !tally.finished.contains(&s.id)).map(|s| s.id.clone()).collect();
+    sink.event(&Event::RunFinished { interrupted, not_run: &not_run });
+    SuiteResult { interrupted, findings: tally.findings, not_run }
 }
 
 fn skipped(scenario: &Scenario, reason: String) -> Outcome {

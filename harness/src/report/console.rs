@@ -1,0 +1,122 @@
+//! Console output of `mtg run`: a header, live step progress on stderr (on
+//! a terminal, one line rewritten in place), a line per finished scenario,
+//! and the summary table on stdout at the end.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use super::RunRecord;
+use crate::golden::Comparison;
+use crate::runner::events::{Event, Sink};
+use crate::runner::Verdict;
+use crate::transcript::redact_secrets;
+
+/// Progress and summary for people.
+pub struct Console {
+    /// stderr is a terminal: progress rewrites one line.
+    tty: bool,
+    /// Show every step as it starts.
+    steps: bool,
+    /// The output folder, named in the header and at the end.
+    out: Option<PathBuf>,
+    record: Mutex<RunRecord>,
+}
+
+impl Console {
+    pub fn new(tty: bool, steps: bool, out: Option<PathBuf>) -> Console {
+        Console { tty, steps, out, record: Mutex::new(RunRecord::default()) }
+    }
+
+    fn step(&self, scenario: &str, index: usize, total: usize, description: &str) {
+        let line = format!("  {scenario} [{index}/{total}] {}", redact_secrets(description));
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let shown: String = line.chars().take(110).collect();
+            let _ = write!(err, "\r\x1b[2K{shown}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+}
+
+impl Sink for Console {
+    fn event(&self, event: &Event<'_>) {
+        let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
+        record.apply(event);
+        match *event {
+            Event::RunStarted { target, selected, jobs, .. } => {
+                let out = self.out.as_ref().map(|o| format!(", output in {}", o.display())).unwrap_or_default();
+                eprintln!(
+                    "mtg: running {} scenario(s) against {target} ({jobs} at a time), started {}{out}",
+                    selected.len(),
+                    record.started_date()
+                );
+            }
+            Event::StepStarted { scenario, index, total, description, .. } if self.steps => {
+                self.step(scenario, index, total, description);
+            }
+            Event::ScenarioFinished { scenario, outcome, golden, done, total, .. } => {
+                let golden_note = match golden {
+                    Some(Comparison::Differs(_)) => " (transcript differs from golden)",
+                    Some(Comparison::Missing) => " (no golden yet)",
+                    _ => "",
+                };
+                let detail = outcome.message.as_deref().map(|m| format!(": {}", redact_secrets(m))).unwrap_or_default();
+                let clear = if self.tty && self.steps { "\r\x1b[2K" } else { "" };
+                eprintln!(
+                    "{clear}[{done:>4}/{total}] {:<8} {}{golden_note}{detail}",
+                    outcome.verdict.to_string(),
+                    scenario.id
+                );
+            }
+            Event::RunFinished { interrupted, .. } => {
+                println!("\n{}", summary(&record));
+                if let Some(out) = &self.out {
+                    println!("transcripts, diffs, run.json, junit.xml and report.html in {}", out.display());
+                }
+                if interrupted {
+                    eprintln!("mtg: interrupted; the record lists what did not run");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The summary table printed at the end of `mtg run`.
+pub fn summary(record: &RunRecord) -> String {
+    let mut s = String::new();
+    let width = record.results.iter().map(|r| r.id.len()).max().unwrap_or(8).max(8);
+    let _ = writeln!(s, "{:<width$}  {:<8}  {:<8}  {:>8}  detail", "scenario", "verdict", "golden", "time");
+    for r in &record.results {
+        let detail = match (&r.verdict, &r.message) {
+            (Verdict::Skipped(reason), _) => reason.clone(),
+            (_, Some(m)) => {
+                let basis = r.basis.map(|b| format!(" [{b}]")).unwrap_or_default();
+                format!("{m}{basis}")
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{:<width$}  {:<8}  {:<8}  {:>6}ms  {detail}",
+            r.id,
+            r.verdict.to_string(),
+            r.golden,
+            r.duration_ms
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n{} passed, {} failed, {} errors, {} skipped, {} golden differences{}",
+        record.count(|v| *v == Verdict::Pass),
+        record.count(|v| *v == Verdict::Fail),
+        record.count(|v| *v == Verdict::Error),
+        record.count(|v| matches!(v, Verdict::Skipped(_))),
+        record.results.iter().filter(|r| r.golden == "differs").count(),
+        if record.interrupted { format!(", interrupted ({} not run)", record.not_run.len()) } else { String::new() }
+    );
+    s
+}

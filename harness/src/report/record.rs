@@ -1,0 +1,57 @@
+//! The run record: `run.json`, `transcripts/<id>.txt` and `diffs/<id>.diff`.
+//!
+//! `run.json` is rewritten (atomically) at the start, after every scenario
+//! and at the end, so a run that fails or is interrupted still leaves a
+//! record of what ran and what did not.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use super::{transcript_file, write_atomic, ReportError, RunRecord};
+use crate::golden::Comparison;
+use crate::runner::events::{Event, Sink};
+
+/// Writes the run record and each scenario's transcript and diff.
+pub struct RecordReporter {
+    dir: PathBuf,
+    record: Mutex<RunRecord>,
+}
+
+impl RecordReporter {
+    /// Write into `dir`, which [`OutputDir::create`](super::OutputDir::create) prepared.
+    pub fn new(dir: &Path) -> RecordReporter {
+        RecordReporter { dir: dir.to_path_buf(), record: Mutex::new(RunRecord::default()) }
+    }
+
+    fn write_record(&self, record: &RunRecord) -> Result<(), ReportError> {
+        let json = serde_json::to_vec_pretty(record).expect("a run record always serialises");
+        write_atomic(&self.dir.join("run.json"), &json)
+    }
+
+    /// A finished scenario's files: its transcript, and its diff when it differs.
+    fn write_scenario(&self, event: &Event<'_>) -> Result<(), ReportError> {
+        let Event::ScenarioFinished { scenario, outcome, golden, .. } = *event else { return Ok(()) };
+        if let Some(name) = transcript_file(scenario, outcome) {
+            write_atomic(&self.dir.join(name), outcome.transcript.render().as_bytes())?;
+        }
+        if let Some(Comparison::Differs(diff)) = golden {
+            write_atomic(&self.dir.join(format!("diffs/{}.diff", scenario.id)), diff.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for RecordReporter {
+    fn event(&self, event: &Event<'_>) {
+        // The files of a scenario come before the record that names them.
+        if let Err(e) = self.write_scenario(event) {
+            eprintln!("error: {e}");
+        }
+        let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
+        if record.apply(event) {
+            if let Err(e) = self.write_record(&record) {
+                eprintln!("error: {e}");
+            }
+        }
+    }
+}
