@@ -85,12 +85,6 @@ impl Modem {
         outcome
     }
 
-    /// A service holds the stack's TCP resources (p.53: parameters may be set
-    /// online "only if no application process is running").
-    fn service_running(&self) -> bool {
-        self.service.is_some()
-    }
-
     /// One AT# command: the text after `#`.
     pub(crate) fn stack_command(&mut self, cmd: &str, now: Instant) -> Outcome {
         // The stack answers nothing of its own until AT+WOPEN=1; the core
@@ -226,7 +220,7 @@ impl Modem {
         if self.service_running() {
             return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
         }
-        self.mode = Mode::TextEntry { target, text: Vec::new() };
+        self.set_mode(Mode::TextEntry { target, text: Vec::new() }, "text entry");
         Outcome::Deferred
     }
 
@@ -275,7 +269,7 @@ impl Modem {
             if self.radio.cgreg_stat() == crate::control::Registration::NotRegistered {
                 return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
             }
-            self.radio.session = Session::Checking;
+            self.set_session(Session::Checking, "AT#CONNECTIONSTART (GPRS)");
             self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
             Outcome::Deferred
         } else {
@@ -295,11 +289,11 @@ impl Modem {
         self.radio.call = None;
         match self.radio.session {
             Session::Idle | Session::Disconnecting => {
-                self.radio.session = Session::Idle;
+                self.set_session(Session::Idle, "AT#CONNECTIONSTOP");
                 Outcome::Continue
             }
             _ => {
-                self.radio.session = Session::Disconnecting;
+                self.set_session(Session::Disconnecting, "AT#CONNECTIONSTOP");
                 self.radio.last_activity = None;
                 self.schedule(now + self.radio.pace, Timed::Radio(Event::Released));
                 Outcome::Deferred
@@ -318,7 +312,7 @@ impl Modem {
             return Outcome::Error(Error::Stack(code::INVALID_CALL_TYPE));
         }
         self.format().final_result(&mut self.out, Final::Ok);
-        self.radio.session = Session::Checking;
+        self.set_session(Session::Checking, "AT#ACCEPT");
         self.schedule(now + self.radio.pace, Timed::Radio(Event::GsmConnected { answered: true }));
         Outcome::Deferred
     }

@@ -29,7 +29,7 @@ pub mod parameters;
 pub mod radio;
 pub mod result;
 mod serve;
-pub mod tcp;
+mod services;
 mod unit;
 
 pub use clock::Clock;
@@ -118,7 +118,7 @@ pub mod identity {
 
 /// What the line discipline is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// Assembling command lines.
     Command,
     /// Collecting `AT#BODYi` / `AT#RECiADD` text up to Ctrl-Z (p.18).
@@ -160,7 +160,7 @@ pub struct Modem {
     radio: Radio,
     timers: Vec<(Instant, u64, Timed)>,
     timer_seq: u64,
-    service: Option<tcp::Service>,
+    service: Option<services::Running>,
     net_requests: Vec<net::Request>,
     /// Data Terminal Ready as the host drives it (in-process transport only).
     dtr: bool,
@@ -233,7 +233,7 @@ impl Modem {
             match timed {
                 Timed::Emit(bytes) => self.out.extend_from_slice(&bytes),
                 Timed::Radio(event) => self.radio_event(event, now),
-                Timed::Flush => self.flush(0),
+                Timed::Flush => self.flush(),
             }
         }
     }
@@ -261,10 +261,18 @@ impl Modem {
         }
     }
 
+    /// Every change of the line discipline passes here, and is logged.
+    pub(crate) fn set_mode(&mut self, next: Mode, why: &str) {
+        if next != self.mode {
+            tracing::debug!(from = ?self.mode, to = ?next, why, "mode");
+            self.mode = next;
+        }
+    }
+
     /// Leave [`Mode::Busy`] and process what the host sent meanwhile.
     fn release_queued(&mut self, now: Instant) {
         if self.mode == Mode::Busy {
-            self.mode = Mode::Command;
+            self.set_mode(Mode::Command, "the command has answered");
         }
         while self.mode != Mode::Busy {
             let Some(b) = self.queued.pop_front() else { break };
@@ -311,7 +319,7 @@ impl Modem {
         match b {
             0x1a => {
                 let (target, text) = (*target, std::mem::take(text));
-                self.mode = Mode::Command;
+                self.set_mode(Mode::Command, "Ctrl-Z ends the text");
                 self.finish_text_entry(target, &text);
             }
             0x08 | 0x7f => {

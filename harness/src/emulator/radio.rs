@@ -336,13 +336,16 @@ impl Modem {
                     Some(GprsFault::SessionLost) | None => None,
                 };
                 if let Some(code) = fault {
-                    self.radio.session = Session::Idle;
+                    self.set_session(Session::Idle, "GPRS activation failed");
                     f.stack_error(&mut self.out, code);
                 } else {
                     let my_ip = self.radio.next_ip("10.64");
                     f.gsm_info(&mut self.out, &my_ip);
                     f.final_result(&mut self.out, Final::Info(Info::GprsActivation));
-                    self.radio.session = Session::Connected { bearer: Bearer::Gprs, my_ip, peer_ip: "0.0.0.0".into() };
+                    self.set_session(
+                        Session::Connected { bearer: Bearer::Gprs, my_ip, peer_ip: "0.0.0.0".into() },
+                        "GPRS activated",
+                    );
                     self.start_inactivity(now);
                 }
             }
@@ -353,7 +356,7 @@ impl Modem {
                     _ => Final::Connect(9600),
                 };
                 f.final_result(&mut self.out, connect);
-                self.radio.session = Session::Authenticating;
+                self.set_session(Session::Authenticating, "the data call is connected");
                 self.schedule(now + self.radio.pace, Timed::Radio(Event::PppUp { answered }));
             }
             Event::PppUp { answered } => {
@@ -364,7 +367,7 @@ impl Modem {
                 };
                 if let Some(code) = ppp_error {
                     // "The PPP negotiation has failed (check ISPUN, ISPPW, PPPMODE)" (p.14).
-                    self.radio.session = Session::Idle;
+                    self.set_session(Session::Idle, "PPP negotiation failed");
                     f.stack_error(&mut self.out, code);
                     return;
                 }
@@ -384,7 +387,7 @@ impl Modem {
                 };
                 f.gsm_info(&mut self.out, &my_ip);
                 f.final_result(&mut self.out, Final::Info(Info::Ppp));
-                self.radio.session = Session::Connected { bearer: Bearer::Gsm, my_ip, peer_ip };
+                self.set_session(Session::Connected { bearer: Bearer::Gsm, my_ip, peer_ip }, "PPP is up");
                 self.start_inactivity(now);
             }
             Event::DialFailed => {
@@ -393,7 +396,7 @@ impl Modem {
                     FarEnd::NoAnswer => Final::NoAnswer,
                     _ => Final::NoCarrier,
                 };
-                self.radio.session = Session::Idle;
+                self.set_session(Session::Idle, "the call attempts failed");
                 f.final_result(&mut self.out, result);
             }
             Event::Inactivity => {
@@ -427,7 +430,7 @@ impl Modem {
                         f.stack_error(&mut self.out, 35865);
                         return;
                     }
-                    self.radio.session = Session::Checking;
+                    self.set_session(Session::Checking, "the call-back dials");
                     self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
                 } else if number.is_empty() {
                     f.stack_error(&mut self.out, 36929);
@@ -437,7 +440,7 @@ impl Modem {
             }
             Event::Released => {
                 if self.radio.session == Session::Disconnecting {
-                    self.radio.session = Session::Idle;
+                    self.set_session(Session::Idle, "AT#CONNECTIONSTOP released the line");
                     f.final_result(&mut self.out, Final::Ok);
                 }
             }
@@ -485,7 +488,7 @@ impl Modem {
         }
         match answermode {
             1 => {
-                self.radio.session = Session::Checking;
+                self.set_session(Session::Checking, "ANSWERMODE 1 answers the call");
                 self.schedule(now + self.radio.pace, Timed::Radio(Event::GsmConnected { answered: true }));
             }
             _ => {
@@ -512,7 +515,7 @@ impl Modem {
     /// and the number, the last failure its result code.
     pub(crate) fn dial_gsm(&mut self, number: &str, now: Instant) {
         let f = self.format();
-        self.radio.session = Session::Dialing;
+        self.set_session(Session::Dialing, "dialling");
         let mut lines = Vec::new();
         f.stack_info(&mut lines, "DIALING");
         f.stack_info(&mut lines, number);
@@ -563,10 +566,19 @@ impl Modem {
         }
     }
 
+    /// Every change of the connection session passes here (`#VSTATE`'s
+    /// states, p.39), and is logged.
+    pub(crate) fn set_session(&mut self, next: Session, why: &str) {
+        if next != self.radio.session {
+            tracing::debug!(from = ?self.radio.session, to = ?next, why, "session");
+            self.radio.session = next;
+        }
+    }
+
     /// The IP link goes down: services stop with it.
     pub(crate) fn end_session(&mut self) {
         self.stop_services();
-        self.radio.session = Session::Idle;
+        self.set_session(Session::Idle, "the IP link ended");
         self.radio.last_activity = None;
     }
 

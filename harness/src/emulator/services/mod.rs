@@ -1,0 +1,150 @@
+//! The IP services that run over a session (ch. 3 to 7): one module per
+//! service, one enum of running services, and data mode written once.
+//!
+//! While a service runs it holds the stack: parameters cannot be set (p.53,
+//! `#CME ERROR: 37123`) and no second service starts. Every change of the
+//! running service goes through [`Modem::set_service`], which logs it and
+//! puts the line in or out of data mode.
+//!
+//! # Adding a service
+//! 1. Write `services/<name>.rs`: the service's state (a type), its commands
+//!    as `impl Modem` methods (check the session, send network
+//!    [`Request`]s, call `set_service`), and its reaction to network
+//!    [`Event`]s.
+//! 2. Add one arm to [`Running`] (its `describe`, `data_mode` and `sockets`
+//!    arms say how it looks in logs, whether it is in data mode, and what
+//!    to close when the session goes) and one arm in `net_event`,
+//!    `send_payload` and `end_data_mode` below.
+//! 3. Route its AT# commands from the stack command table.
+
+pub mod data_mode;
+pub mod tcp;
+
+use std::time::Instant;
+
+pub use data_mode::{DataMode, HostByte};
+
+use super::net::{Event, Request};
+use super::{Mode, Modem, Timed};
+
+/// The service running on the stack, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Running {
+    /// A TCP socket of chapter 5.
+    Tcp(tcp::Socket),
+}
+
+impl Running {
+    /// How the service shows in logs.
+    fn describe(&self) -> String {
+        match self {
+            Running::Tcp(s) => s.describe(),
+        }
+    }
+
+    /// The data mode, while the line carries the service's payload.
+    pub fn data_mode(&mut self) -> Option<&mut DataMode> {
+        match self {
+            Running::Tcp(s) => s.data_mode(),
+        }
+    }
+
+    /// The network sockets the service holds.
+    fn sockets(&self) -> Vec<u8> {
+        match self {
+            Running::Tcp(s) => vec![s.id()],
+        }
+    }
+}
+
+impl Modem {
+    /// Every change of the running service passes here: it is logged, and
+    /// the line follows the service into and out of data mode.
+    pub(crate) fn set_service(&mut self, mut next: Option<Running>, why: &str) {
+        let from = self.service.as_ref().map(Running::describe).unwrap_or_else(|| "none".into());
+        let to = next.as_ref().map(Running::describe).unwrap_or_else(|| "none".into());
+        tracing::debug!(%from, %to, why, "service");
+        let data = next.as_mut().is_some_and(|s| s.data_mode().is_some());
+        self.service = next;
+        if data {
+            self.set_mode(Mode::Data, why);
+        } else if self.mode == Mode::Data {
+            self.set_mode(Mode::Command, why);
+        }
+    }
+
+    /// A service holds the stack's resources (p.53: parameters may be set
+    /// online "only if no application process is running").
+    pub(crate) fn service_running(&self) -> bool {
+        self.service.is_some()
+    }
+
+    /// Network work requested since the last call (performed by the unit).
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.net_requests)
+    }
+
+    /// What the network did.
+    pub fn net_event(&mut self, event: Event, now: Instant) {
+        match &self.service {
+            Some(Running::Tcp(_)) => self.tcp_event(event, now),
+            None => {
+                // A connection that arrives after its service ended is closed.
+                if let Event::Connected { socket, .. } = event {
+                    self.net_requests.push(Request::Close { socket });
+                }
+            }
+        }
+    }
+
+    /// A byte from the host in data mode.
+    pub(crate) fn data_byte(&mut self, b: u8, now: Instant) {
+        let Some(mode) = self.service.as_mut().and_then(Running::data_mode) else {
+            self.set_mode(Mode::Command, "no service in data mode");
+            return;
+        };
+        match mode.host_byte(b) {
+            HostByte::Held => {}
+            HostByte::ArmTimer(delay) => self.schedule(now + delay, Timed::Flush),
+            HostByte::Flush => self.flush(),
+            HostByte::End => {
+                self.flush();
+                self.end_data_mode();
+            }
+        }
+    }
+
+    /// Send what the host has typed so far (TXDELAY expired, frame full, end).
+    pub(crate) fn flush(&mut self) {
+        let Some(service) = &mut self.service else { return };
+        let Some(mode) = service.data_mode() else { return };
+        let bytes = mode.take_pending();
+        if bytes.is_empty() {
+            return;
+        }
+        match service {
+            Running::Tcp(s) => {
+                let socket = s.id();
+                self.net_requests.push(Request::Send { socket, bytes });
+            }
+        }
+    }
+
+    /// The host ended the data mode (an unescaped ETX, the mail terminator).
+    fn end_data_mode(&mut self) {
+        match &self.service {
+            Some(Running::Tcp(_)) => self.tcp_local_close(),
+            None => {}
+        }
+    }
+
+    /// End of the service when the IP link goes (CONNECTIONSTOP, session lost).
+    pub(crate) fn stop_services(&mut self) {
+        if let Some(service) = &self.service {
+            for socket in service.sockets() {
+                self.net_requests.push(Request::Close { socket });
+            }
+            self.set_service(None, "the IP link ended");
+        }
+    }
+}
