@@ -37,8 +37,19 @@ pub fn workspace_root() -> PathBuf {
 /// path). `MTG_LOG` filters them (`MTG_LOG=mtg=debug` shows every state
 /// transition of the emulator); the default shows warnings.
 pub fn init_logging() {
+    init_logging_at("warn");
+}
+
+/// [`init_logging`] with another default level (`mtg emulator` shows `info`:
+/// connections come and go).
+pub fn init_logging_at(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("MTG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // A second call (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
 }

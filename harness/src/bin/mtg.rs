@@ -117,7 +117,11 @@ const IN_PROCESS_JOBS: usize = 16;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    mtg::init_logging();
+    if matches!(cli.command, Command::Emulator { .. }) {
+        mtg::init_logging_at("info");
+    } else {
+        mtg::init_logging();
+    }
     let root = mtg::workspace_root();
     match cli.command {
         Command::Run(args) => run(args, root),

@@ -338,7 +338,7 @@ impl Modem {
     fn service_command(&mut self, name: &str) -> Outcome {
         match self.radio.session {
             Session::Connected { .. } => {
-                eprintln!("mtg-emulator: AT#{name} is not modelled by this emulator version");
+                tracing::warn!("AT#{name} is not modelled by this emulator version");
                 Outcome::Error(Error::Stack(code::RESOURCE_UNAVAILABLE))
             }
             _ => Outcome::Error(Error::Stack(code::NOT_ACTIVE)),

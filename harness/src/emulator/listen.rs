@@ -7,8 +7,8 @@
 //! finds). Connections are served concurrently, each by its own unit;
 //! concurrent units share the store, the last to save wins.
 //!
-//! Log lines go to stderr with a `mtg-emulator:` prefix; stdout stays free
-//! for whoever runs the listener.
+//! Log lines go to stderr through `tracing`; stdout stays free for whoever
+//! runs the listener.
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,7 +37,7 @@ pub async fn bound_listener(addr: SocketAddr) -> io::Result<(TcpListener, Socket
 /// returned future is dropped. Fails only if `addr` cannot be bound.
 pub async fn listen_tcp(addr: SocketAddr, config: EmulatorConfig) -> io::Result<()> {
     let (listener, local) = bound_listener(addr).await?;
-    eprintln!("mtg-emulator: listening on {local}");
+    tracing::info!("listening on {local}");
     serve_listener(listener, config).await
 }
 
@@ -58,7 +58,7 @@ pub async fn serve_listener(listener: TcpListener, config: EmulatorConfig) -> io
                     connections.spawn(serve_connection(stream, peer, config.clone()));
                 }
                 Err(e) => {
-                    eprintln!("mtg-emulator: accept failed: {e}");
+                    tracing::warn!("accept failed: {e}");
                     if is_resource_exhaustion(&e) {
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
@@ -67,7 +67,7 @@ pub async fn serve_listener(listener: TcpListener, config: EmulatorConfig) -> io
             Some(done) = connections.join_next(), if !connections.is_empty() => {
                 if let Err(e) = done {
                     if e.is_panic() {
-                        eprintln!("mtg-emulator: a connection's emulator panicked; the listener goes on");
+                        tracing::error!("a connection's emulator panicked; the listener goes on");
                     }
                 }
             }
@@ -77,16 +77,16 @@ pub async fn serve_listener(listener: TcpListener, config: EmulatorConfig) -> io
 
 /// One connection: one unit, served until the client goes away.
 async fn serve_connection(stream: TcpStream, peer: SocketAddr, config: EmulatorConfig) {
-    eprintln!("mtg-emulator: connection from {peer}");
+    tracing::info!("connection from {peer}");
     // Command lines are a few bytes: without TCP_NODELAY, Nagle would hold
     // replies back waiting for ACKs and distort timing.
     if let Err(e) = stream.set_nodelay(true) {
-        eprintln!("mtg-emulator: {peer}: cannot set TCP_NODELAY: {e}");
+        tracing::warn!("{peer}: cannot set TCP_NODELAY: {e}");
     }
     let unit = match Unit::new(&config) {
         Ok(unit) => unit,
         Err(e) => {
-            eprintln!("mtg-emulator: {peer}: cannot start the emulator: {e}; closing the connection");
+            tracing::error!("{peer}: cannot start the emulator: {e}; closing the connection");
             return;
         }
     };
@@ -94,7 +94,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, config: EmulatorC
     // `serve` reads as "no controls will come".
     let (_, controls) = mpsc::unbounded_channel();
     serve(unit, stream, controls).await;
-    eprintln!("mtg-emulator: connection from {peer} closed");
+    tracing::info!("connection from {peer} closed");
 }
 
 /// Errors that come from the listener's own limits rather than one client.

@@ -395,7 +395,7 @@ impl Modem {
         match self.flash.commit() {
             Ok(()) => Outcome::Continue,
             Err(e) => {
-                eprintln!("mtg-emulator: {e}");
+                tracing::error!("parameter store: {e}");
                 Outcome::Error(Error::Stack(34824))
             }
         }

@@ -191,7 +191,7 @@ fn run_server(
                     .last_error
                     .take()
                     .map_or_else(|| "unknown cause".to_string(), |e| e.to_string());
-                eprintln!("mtg-emulator: pty {name}: stopped serving: {cause}");
+                tracing::error!("pty {name}: stopped serving: {cause}");
             }
             _ = shutdown => {}
         }
