@@ -30,6 +30,49 @@ pub struct Entry {
     #[serde(default)]
     pub pending: Option<String>,
     pub text: String,
+    /// The manual's own words this entry rests on, or that they were not recovered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Words>,
+    /// For `real-device` and `inferred` entries: the digest's source tags
+    /// (`[code]`, `[code2]`, `[UIP]`, …) the expectation comes from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+}
+
+/// The manual's words behind an entry.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Words {
+    /// Verbatim quotes, each with its printed page.
+    Quotes(Vec<Quote>),
+    /// `not-recovered`: no copy of the page holds the words.
+    Marker(WordsMarker),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WordsMarker {
+    NotRecovered,
+}
+
+/// Words of the manual, verbatim (an ellipsis ` … ` joins fragments of one passage).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quote {
+    /// Printed page number.
+    pub page: u32,
+    pub text: String,
+    /// Where the words were read: the local pages 1-24 or the digest of the rest.
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// `000_e40dc1d76301e574.txt`, pages 1-24 of the PDF text.
+    Local,
+    /// `missing-pages.md`, the digest of pages 25-78 (its quoted table cells and strings).
+    Digest,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,4 +193,101 @@ pub fn report(covered: &[Covered], verbose: bool) -> (String, bool) {
         covered.len() - missing - pending
     );
     (s, missing == 0)
+}
+
+/// The manual's text, as far as this machine has it, for checking quotes.
+pub struct ManualText {
+    /// Pages 1-24 by printed page number.
+    pages: BTreeMap<u32, String>,
+    /// The digest of pages 25-78.
+    digest: String,
+}
+
+/// Spacing and typographic quotes do not count when a quote is compared
+/// with the manual (the PDF extraction runs table cells together).
+pub fn normalise(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{201c}' | '\u{201d}' | '\u{201e}' => '"',
+            '\u{2018}' | '\u{2019}' => '\'',
+            c => c,
+        })
+        .collect();
+    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl ManualText {
+    /// Read `000_e40dc1d76301e574.txt` and `missing-pages.md` from `dir`.
+    pub fn load(dir: &Path) -> Result<ManualText, String> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+        };
+        let local = read("000_e40dc1d76301e574.txt")?;
+        let digest = normalise(&read("missing-pages.md")?);
+        // Each page ends with its footer "... (S000333D) <page>".
+        let footer = regex::Regex::new(r"\(S000333D\) (\d+)").expect("valid regex");
+        let mut pages = BTreeMap::new();
+        let mut start = 0;
+        for c in footer.captures_iter(&local) {
+            let whole = c.get(0).expect("match");
+            let page: u32 = c[1].parse().unwrap_or(0);
+            pages.insert(page, normalise(&local[start..whole.start()]));
+            start = whole.end();
+        }
+        Ok(ManualText { pages, digest })
+    }
+
+    /// Where a quote is not found as cited, why.
+    pub fn check(&self, quote: &Quote) -> Option<String> {
+        let fragments: Vec<String> =
+            quote.text.split('…').map(normalise).filter(|f| !f.is_empty() && f != "...").collect();
+        let haystack = match quote.via {
+            Via::Digest => &self.digest,
+            Via::Local => match self.pages.get(&quote.page) {
+                Some(p) => p,
+                None => return Some(format!("page {} is not among the local pages 1-24", quote.page)),
+            },
+        };
+        let mut from = 0;
+        for f in &fragments {
+            match haystack[from..].find(f.as_str()) {
+                Some(i) => from += i + f.len(),
+                None => {
+                    let elsewhere = match quote.via {
+                        Via::Local => self.pages.iter().find(|(_, t)| t.contains(f.as_str())).map(|(p, _)| *p),
+                        Via::Digest => None,
+                    };
+                    return Some(match elsewhere {
+                        Some(p) => format!("{f:?} is on page {p}, not {}", quote.page),
+                        None => format!("{f:?} is not in the {:?} text (in this order)", quote.via),
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Problems with the entries' words: quotes not found in the manual as
+/// cited (when the manual's text is at hand), entries with no words at all.
+pub fn check_words(entries: &[Entry], manual: Option<&ManualText>) -> (Vec<String>, usize) {
+    let mut problems = Vec::new();
+    let mut without = 0;
+    for e in entries {
+        match &e.words {
+            None => without += 1,
+            Some(Words::Marker(WordsMarker::NotRecovered)) => {}
+            Some(Words::Quotes(quotes)) => {
+                if let Some(manual) = manual {
+                    for q in quotes {
+                        if let Some(why) = manual.check(q) {
+                            problems.push(format!("{}: quote p.{}: {why}", e.id, q.page));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (problems, without)
 }

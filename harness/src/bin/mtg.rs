@@ -34,6 +34,10 @@ enum Command {
         /// Scenario directory (default: the workspace's `scenarios/`).
         #[arg(long)]
         scenarios: Option<PathBuf>,
+        /// The manual's text (`000_e40dc1d76301e574.txt`, `missing-pages.md`), to
+        /// check the index's quotes against; default `../shared/manual` when present.
+        #[arg(long, env = "MTG_MANUAL")]
+        manual: Option<PathBuf>,
     },
     /// Show which scenarios cover each entry of the manual index; fail on gaps.
     Coverage {
@@ -125,7 +129,10 @@ fn main() -> ExitCode {
     let root = mtg::workspace_root();
     match cli.command {
         Command::Run(args) => run(args, root),
-        Command::Lint { scenarios } => lint(scenarios.unwrap_or_else(|| root.join("scenarios"))),
+        Command::Lint { scenarios, manual } => {
+            let manual = manual.or_else(|| Some(root.join("../shared/manual")).filter(|d| d.is_dir()));
+            lint(scenarios.unwrap_or_else(|| root.join("scenarios")), manual)
+        }
         Command::Coverage { scenarios, verbose, gaps } => {
             coverage(scenarios.unwrap_or_else(|| root.join("scenarios")), verbose, gaps)
         }
@@ -250,17 +257,47 @@ fn report_html(run: PathBuf, baseline: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn lint(dir: PathBuf) -> ExitCode {
+fn lint(dir: PathBuf, manual: Option<PathBuf>) -> ExitCode {
     let errors = mtg::scenario::load::lint(&dir);
     let (scenarios, _) = mtg::scenario::load_dir(&dir);
     for e in &errors {
         eprintln!("{e}\n");
     }
-    if errors.is_empty() {
+    let mut problems = errors.len();
+    // The index's quotes, checked against the manual's text where it is at hand.
+    let index = dir.join("manual-index.yaml");
+    match mtg::coverage::load_index(&index) {
+        Err(e) => {
+            eprintln!("error: {e}");
+            problems += 1;
+        }
+        Ok(entries) => {
+            let text = match manual.as_deref().map(mtg::coverage::ManualText::load).transpose() {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: the manual's text: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let (wrong, without) = mtg::coverage::check_words(&entries, text.as_ref());
+            for w in &wrong {
+                eprintln!("error: {}: {w}", index.display());
+            }
+            problems += wrong.len();
+            match &manual {
+                Some(m) => println!("index quotes checked against {}", m.display()),
+                None => println!("index quotes not checked: no manual text (give --manual DIR)"),
+            }
+            if without > 0 {
+                println!("note: {without} index entries carry no words yet (quote or not-recovered)");
+            }
+        }
+    }
+    if problems == 0 {
         println!("{} scenarios checked, no problems", scenarios.len());
         ExitCode::SUCCESS
     } else {
-        eprintln!("{} problem(s) in {}", errors.len(), dir.display());
+        eprintln!("{problems} problem(s) in {}", dir.display());
         ExitCode::FAILURE
     }
 }
