@@ -3,6 +3,7 @@
 //!
 //! Layout, one concern per module:
 //! - [`scenario`]: the scenario language (model, loading, diagnostics);
+//! - [`at`]: the AT language (command lines, result codes, error codes, the AT# parameter table), no I/O;
 //! - [`control`]: emulator controls, shared by the scenario language and the emulator;
 //! - [`transport`]: the serial line to a target (serial port, TCP, PTY, in-process emulator);
 //! - [`emulator`]: the reference emulator of the modem's AT interpreter;
@@ -12,6 +13,7 @@
 //! - [`report`]: run records and summaries;
 //! - [`coverage`]: the manual index and which scenarios cover each entry.
 
+pub mod at;
 pub mod control;
 pub mod coverage;
 pub mod emulator;

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::emulator::parameters;
+use crate::at::parameters;
 use crate::scenario::escape;
 
 /// One entry of a transcript.

@@ -17,21 +17,17 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::commands::code;
 use super::network::{Event, Request};
-use super::parameters::Value;
 use super::radio::Session;
-use super::result::{Final, Info};
 use super::{Error, Mode, Modem, Outcome, Timed};
+use crate::at::codes::StackError;
+use crate::at::parameters::{Parameter, Value, DLEMODE, TCPPORT, TCPSERV, TCPTXDELAY};
+use crate::at::response::{Final, Info};
 
 const ETX: u8 = 0x03;
 const DLE: u8 = 0x10;
 /// A full TCP frame of user data.
 const FRAME: usize = 1460;
-/// Ch. 9 / public driver code: "TCP open failed" ([code]; not in the recovered table).
-const TCP_OPEN_FAILED: u32 = 38016;
-/// Ch. 9: the server name could not be resolved.
-const NOT_RESOLVED: u32 = 38027;
 
 /// A running IP service (p.53: while one runs, parameters cannot be set).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +46,8 @@ impl Modem {
             r => match r.strip_prefix('=').map(str::trim) {
                 Some("1") => 1,
                 Some("2") => 2,
-                Some(_) => return Outcome::Error(Error::Stack(code::BAD_VALUE)),
-                None => return Outcome::Error(Error::Stack(code::SYNTAX)),
+                Some(_) => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
+                None => return Outcome::Error(Error::Stack(StackError::SyntaxError)),
             },
         };
         if name == "LTCPSTOP" {
@@ -64,30 +60,30 @@ impl Modem {
             return Outcome::Continue;
         }
         if !matches!(self.radio.session, Session::Connected { .. }) {
-            return Outcome::Error(Error::Stack(code::NOT_ACTIVE));
+            return Outcome::Error(Error::Stack(StackError::NotActive));
         }
         if self.service.is_some() {
-            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+            return Outcome::Error(Error::Stack(StackError::ServiceRunning));
         }
-        let port = match self.param("TCPPORT", Some(socket)) {
+        let port = match self.param(&TCPPORT, Some(socket)) {
             Value::Int(p) if p > 0 => p as u16,
-            _ => return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION)),
+            _ => return Outcome::Error(Error::Stack(StackError::BadConfiguration)),
         };
-        let server = self.param("TCPSERV", Some(socket)).to_string();
+        let server = self.param(&TCPSERV, Some(socket)).to_string();
         if name == "LTCPSTART" {
             // In listen mode TCPSERV is the allowed client, dotted decimal
             // only (App. B p.77); 255.255.255.255 allows any.
             let allowed = match server.parse::<IpAddr>() {
                 Ok(ip) if ip == IpAddr::from([255, 255, 255, 255]) => None,
                 Ok(ip) => Some(ip),
-                Err(_) => return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION)),
+                Err(_) => return Outcome::Error(Error::Stack(StackError::BadConfiguration)),
             };
             self.net_requests.push(Request::Listen { socket, port, allowed });
             self.service = Some(Service::Listening { socket });
             Outcome::Continue
         } else {
             if server.is_empty() {
-                return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION));
+                return Outcome::Error(Error::Stack(StackError::BadConfiguration));
             }
             self.net_requests.push(Request::Connect { socket, host: server, port });
             self.service = Some(Service::Connecting { socket });
@@ -110,7 +106,7 @@ impl Modem {
             Event::Connected { socket, .. } => match self.service {
                 Some(Service::Listening { socket: s }) | Some(Service::Connecting { socket: s }) if s == socket => {
                     let was_connecting = matches!(self.service, Some(Service::Connecting { .. }));
-                    let dle = self.param_int_socket("DLEMODE", socket) == 1;
+                    let dle = self.param_int_socket(&DLEMODE, socket) == 1;
                     self.service =
                         Some(Service::Online { socket, dle, escaped: false, pending: Vec::new(), flush_armed: false });
                     f.final_result(&mut self.out, Final::Info(Info::WaitingForData));
@@ -156,12 +152,15 @@ impl Modem {
                 match self.service {
                     Some(Service::Connecting { socket: s }) if s == socket => {
                         self.service = None;
-                        f.stack_error(&mut self.out, if resolve { NOT_RESOLVED } else { TCP_OPEN_FAILED });
+                        f.stack_error(
+                            &mut self.out,
+                            if resolve { StackError::NotResolved } else { StackError::TcpOpenFailed },
+                        );
                         self.release_queued(now);
                     }
                     Some(Service::Listening { socket: s }) if s == socket => {
                         self.service = None;
-                        f.stack_error(&mut self.out, code::RESOURCE_UNAVAILABLE);
+                        f.stack_error(&mut self.out, StackError::ResourceUnavailable);
                     }
                     _ => {}
                 }
@@ -195,7 +194,7 @@ impl Modem {
         *escaped = false;
         pending.push(b);
         let full = pending.len() >= FRAME;
-        let delay = self.param_int_socket("TCPTXDELAY", socket);
+        let delay = self.param_int_socket(&TCPTXDELAY, socket);
         if full || delay == 0 {
             self.flush(socket);
         } else if let Some(Service::Online { flush_armed, .. }) = &mut self.service {
@@ -235,8 +234,8 @@ impl Modem {
         }
     }
 
-    fn param_int_socket(&self, name: &str, socket: u8) -> i64 {
-        match self.param(name, Some(socket)) {
+    fn param_int_socket(&self, param: &Parameter, socket: u8) -> i64 {
+        match self.param(param, Some(socket)) {
             Value::Int(n) => n,
             _ => 0,
         }
