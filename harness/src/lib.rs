@@ -8,6 +8,7 @@
 //! - [`transport`]: the serial line to a target (serial port, TCP, PTY, in-process emulator);
 //! - [`emulator`]: the reference emulator of the modem's AT interpreter;
 //! - [`runner`]: executes scenarios against a transport, suite selection;
+//! - [`redact`]: secrets masked in every text the harness writes (parsed with [`at`]);
 //! - [`transcript`]: what crossed the line, normalised and redacted;
 //! - [`golden`]: golden transcripts held in `golden/`;
 //! - [`report`]: run records and summaries;
@@ -18,6 +19,7 @@ pub mod control;
 pub mod coverage;
 pub mod emulator;
 pub mod golden;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod scenario;

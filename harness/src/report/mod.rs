@@ -145,7 +145,7 @@ impl OutputDir {
             source: scenario.source.to_string(),
             file: scenario.path.display().to_string(),
             verdict: outcome.verdict.clone(),
-            message: outcome.message.as_deref().map(crate::transcript::redact_secrets),
+            message: outcome.message.as_deref().map(|m| outcome.transcript.redact(m)),
             failed_step: outcome.failed_step.clone(),
             basis: outcome.basis,
             duration_ms: outcome.duration_ms,

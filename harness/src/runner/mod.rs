@@ -142,7 +142,8 @@ pub async fn execute(
     let mut stop = None;
     for (i, step) in scenario.steps.iter().enumerate() {
         let description = describe(step);
-        progress.step(&scenario.id, i + 1, scenario.steps.len(), &description);
+        // The console sees what the transcript shows: secrets masked.
+        progress.step(&scenario.id, i + 1, scenario.steps.len(), &crate::redact::redact(&description));
         let at_ms = run.reader.elapsed_ms();
         run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description, at_ms });
         let result = tokio::select! {
@@ -171,7 +172,8 @@ pub async fn execute(
                 Some((i, origin, _)) => format!("step {i} ({origin}): {}", s.message),
                 None => s.message.clone(),
             };
-            (s.verdict, Some(located))
+            // Every output (console, run.json, junit, html) gets the message from here.
+            (s.verdict, Some(run.transcript.redact(&located)))
         }
     };
     let is_fail = verdict == Verdict::Fail;
