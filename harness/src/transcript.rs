@@ -263,6 +263,7 @@ fn redact_received(text: &str, line: &str, commands: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rstest::rstest;
 
     #[test]
@@ -309,5 +310,62 @@ mod tests {
         t.push(Entry::Received { bytes: b"#MY IP: \"10.64.0.2\"\r\n".to_vec(), at_ms: 1, role: Role::Matched });
         let r = t.render();
         assert!(r.contains("#MY IP: \"<ip>\""), "{r}");
+    }
+
+    /// A password-carrying line as a host might write it: any `*PW`
+    /// parameter, chained after other commands or not, any case, spaces
+    /// around `=`, quoted or not.
+    fn secret_line() -> impl Strategy<Value = (String, String, &'static str)> {
+        let param = proptest::sample::select(
+            crate::at::parameters::TABLE.iter().filter(|p| p.secret).map(|p| p.name).collect::<Vec<_>>(),
+        );
+        let before =
+            proptest::sample::select(vec!["", "+CMEE=1;", "E0", "+CREG=1 ; ", "ZE1", "+CGDCONT=1,\"IP\",\"a;b\";"]);
+        (before, param, any::<u64>(), any::<bool>(), " {0,2}", " {0,2}", "s3cr[a-zA-Z0-9!@]{3,12}").prop_map(
+            |(before, param, case, quoted, sp1, sp2, secret)| {
+                let cased = |text: &str, shift: u32| -> String {
+                    text.chars()
+                        .enumerate()
+                        .map(
+                            |(i, c)| {
+                                if case >> ((i as u32 + shift) % 64) & 1 == 1 {
+                                    c.to_ascii_lowercase()
+                                } else {
+                                    c
+                                }
+                            },
+                        )
+                        .collect()
+                };
+                let value = if quoted { format!("\"{secret}\"") } else { secret.clone() };
+                let line = format!("{}{before}#{}{sp1}={sp2}{value}", cased("AT", 0), cased(param, 2));
+                (line, secret, param)
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn a_password_never_shows_in_the_transcript((line, secret, param) in secret_line()) {
+            let mut t = Transcript::new("x", vec![]);
+            t.push(Entry::Step { index: 1, origin: "x.yaml:1".into(), description: format!("send {line}"), at_ms: 0 });
+            t.push(Entry::Sent { bytes: format!("{line}\r").into_bytes(), at_ms: 0 });
+            t.push(Entry::Received { bytes: format!("{line}\r").into_bytes(), at_ms: 1, role: Role::Echo });
+            t.push(Entry::Received { bytes: b"\r\nOK\r\n".to_vec(), at_ms: 1, role: Role::Matched });
+            t.push(Entry::Sent { bytes: format!("AT#{param}?\r").into_bytes(), at_ms: 2 });
+            let answer = format!("#{param}: \"{secret}\"\r\n");
+            t.push(Entry::Received { bytes: answer.clone().into_bytes(), at_ms: 3, role: Role::Unexpected });
+            let message = format!("expected \"OK\", got {:?}", answer.trim_end());
+            t.push(Entry::Check { ok: false, message: message.clone() });
+            let rendered = t.render();
+            prop_assert!(!rendered.contains(&secret), "{}", rendered);
+            let description = format!("send {line}");
+            prop_assert!(!t.redact(&message).contains(&secret));
+            prop_assert!(!t.redact(&description).contains(&secret));
+            prop_assert!(!redact_secrets(&description).contains(&secret));
+            for step in t.step_times(10) {
+                prop_assert!(!step.description.contains(&secret));
+            }
+        }
     }
 }

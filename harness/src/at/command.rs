@@ -454,10 +454,23 @@ mod tests {
         }
 
         #[test]
-        fn extended_chains_round_trip(commands in proptest::collection::vec(extended_command(), 1..5)) {
-            let line = format!("AT{}", commands.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(";"));
+        fn extended_chains_round_trip(
+            commands in proptest::collection::vec(extended_command(), 1..5),
+            stack in proptest::option::of(("[A-Za-z][A-Za-z0-9]{0,9}", "[a-z0-9;+\" ,]{0,12}")),
+        ) {
+            let mut text = commands.iter().map(|c| c.0.clone()).collect::<Vec<_>>().join(";");
+            if let Some((name, value)) = &stack {
+                // An AT# command ends the chain and takes the rest of the line.
+                text = format!("{text};#{name}={value}");
+            }
+            let line = format!("AT{text}");
             let parsed = parse_line(&line).unwrap();
-            prop_assert_eq!(parsed.commands.len(), commands.len(), "{}", line);
+            prop_assert_eq!(parsed.commands.len(), commands.len() + usize::from(stack.is_some()), "{}", line);
+            if let (Some((name, value)), Some(last)) = (&stack, parsed.commands.last()) {
+                prop_assert_eq!(&last.name, &format!("#{}", name.to_ascii_uppercase()));
+                // Trailing blanks end the line, not the value (as on the unit).
+                prop_assert_eq!(last.form, Form::Set(value.trim_end_matches(' ')));
+            }
             for (c, (text, name, form)) in parsed.commands.iter().zip(&commands) {
                 prop_assert_eq!(&c.name, name);
                 prop_assert_eq!(&line[c.span.clone()], text.as_str());

@@ -176,8 +176,12 @@ impl Final {
 
     /// A numeric result code (ATV0): exactly a code of the tables.
     pub fn parse_numeric(line: &str) -> Option<Final> {
-        let code: u32 =
-            line.trim().parse().ok().filter(|_| !line.trim().starts_with(['+', '0']) || line.trim() == "0")?;
+        let text = line.trim();
+        // Digits only, without leading zeros: `000` (ATS0?) is a value, not `OK`.
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || (text.len() > 1 && text.starts_with('0')) {
+            return None;
+        }
+        let code: u32 = text.parse().ok()?;
         Some(match code {
             0 => Final::Ok,
             1 => Final::Connect(0),
