@@ -84,7 +84,7 @@ stack_errors! {
     NotAttached = 35865, Some(42), Digest, "Physical layer : Module is not attached to the network";
     InvalidActivationEvent = 35866, Some(42), Digest, "Physical layer : Invalid event during activation process";
     NotActive = 35867, Some(42), OneLib, "Physical layer : Physical layer connection is currently not active";
-    /// [code] calls it "Check APN".
+    /// Driver code (`[code]`) calls it "Check APN".
     GprsAborted = 35868, Some(42), OneLib, "Physical layer : GPRS connection aborted";
     InvalidCallType = 35869, Some(42), OneLib, "Physical layer : Invalid incoming call type";
     CliNotProvided = 35870, Some(42), OneLib, "Physical layer : Incoming call CLI not provided";
