@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::at::command;
 use crate::scenario::{Action, Scenario};
 
 /// One entry of the manual index.
@@ -137,25 +138,28 @@ pub fn compute(entries: &[Entry], scenarios: &[Scenario]) -> Vec<Covered> {
         .collect()
 }
 
-/// Whether a scenario sends `command` (`AT#REC1` is not sent by `AT#REC1ADD`;
-/// a basic command such as `ATE` may be followed by its digit).
+/// Whether a scenario sends `command` (`AT#REC1`, `ATE`): a command of a
+/// line it sends has that name, as [`crate::at::command`] parses it. So
+/// `AT#REC1ADD` does not send `AT#REC1`, `ATE0` sends `ATE`, and
+/// `AT+CMEE=1;+CREG=1` sends `AT+CREG`.
 pub fn sends(s: &Scenario, command: &str) -> bool {
-    let command = command.to_ascii_uppercase();
-    let basic = !command.contains(['#', '+']);
-    s.steps.iter().any(|step| {
-        let line = match &step.action {
-            Action::Send(l) | Action::Raw(l) => l.to_ascii_uppercase(),
-            _ => return false,
-        };
-        line.match_indices(&command).any(|(i, _)| {
-            let next = line[i + command.len()..].chars().next();
-            match next {
-                None => true,
-                Some(c) if c.is_ascii_digit() => basic,
-                Some(c) => !c.is_ascii_alphanumeric(),
-            }
-        })
+    let Some(wanted) = command::parse_line(command).and_then(|l| l.commands.into_iter().next()) else {
+        return false;
+    };
+    s.steps.iter().any(|step| match &step.action {
+        Action::Send(text) | Action::Raw(text) => text_sends(text, &wanted.name),
+        _ => false,
     })
+}
+
+/// Whether sent text has a command named `name`. Raw text may hold several
+/// lines, in the visible notation.
+fn text_sends(text: &str, name: &str) -> bool {
+    text.split(['\r', '\n'])
+        .flat_map(|l| l.split("<CR>"))
+        .flat_map(|l| l.split("<LF>"))
+        .filter_map(command::parse_line)
+        .any(|line| line.has(name))
 }
 
 /// The printed report; returns it and whether every non-pending entry is covered.
@@ -290,4 +294,25 @@ pub fn check_words(entries: &[Entry], manual: Option<&ManualText>) -> (Vec<Strin
         }
     }
     (problems, without)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("AT#REC1=\"a@b\"", "AT#REC1", true)]
+    #[case("AT#REC1ADD", "AT#REC1", false)]
+    #[case("ATE0", "ATE", true)]
+    #[case("AT#VSTATE", "ATE", false)]
+    #[case("AT+CMEE=1;+CREG=1", "AT+CREG", true)]
+    #[case("at+creg?", "AT+CREG", true)]
+    #[case("ATZE0", "ATZ", true)]
+    #[case("ATS0=2", "ATS0", true)]
+    #[case("AT<CR>ATI3<CR>", "ATI", true)]
+    #[case("AT#PINGDELAY=3", "AT#PING", false)]
+    fn a_line_sends_a_command_by_its_parsed_name(#[case] text: &str, #[case] command: &str, #[case] expected: bool) {
+        let name = command::parse_line(command).unwrap().commands.remove(0).name;
+        assert_eq!(text_sends(text, &name), expected);
+    }
 }

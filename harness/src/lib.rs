@@ -3,19 +3,23 @@
 //!
 //! Layout, one concern per module:
 //! - [`scenario`]: the scenario language (model, loading, diagnostics);
+//! - [`at`]: the AT language (command lines, result codes, error codes, the AT# parameter table), no I/O;
 //! - [`control`]: emulator controls, shared by the scenario language and the emulator;
 //! - [`transport`]: the serial line to a target (serial port, TCP, PTY, in-process emulator);
 //! - [`emulator`]: the reference emulator of the modem's AT interpreter;
 //! - [`runner`]: executes scenarios against a transport, runs suites, emits events;
+//! - [`redact`]: secrets masked in every text the harness writes (parsed with [`at`]);
 //! - [`transcript`]: what crossed the line, normalised and redacted;
 //! - [`golden`]: golden transcripts held in `golden/`;
 //! - [`report`]: reporters consuming the runner's events (console, run record, JUnit, HTML);
 //! - [`coverage`]: the manual index and which scenarios cover each entry.
 
+pub mod at;
 pub mod control;
 pub mod coverage;
 pub mod emulator;
 pub mod golden;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::emulator::parameters;
+use crate::at::{command, response};
+use crate::redact::Redactor;
 use crate::scenario::escape;
 
 /// One entry of a transcript.
@@ -71,14 +72,10 @@ pub struct Transcript {
 
 /// Commands whose answers identify the unit or its network attachment: their
 /// information lines differ between units and are redacted.
-const IDENTITY_COMMANDS: &[&str] = &["I", "I0", "I3", "+CGMI", "+CGMM", "+GMM", "+CGMR", "+GMR", "+CGSN", "+GSN"];
+const IDENTITY_COMMANDS: &[&str] = &["I", "+CGMI", "+CGMM", "+GMM", "+CGMR", "+GMR", "+CGSN", "+GSN"];
 /// Commands whose answers carry addresses the network assigns.
 const ADDRESS_COMMANDS: &[&str] = &["#CONNECTIONSTART", "#ACCEPT", "#DISPLAYIP"];
 
-static SECRET_SET: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)(AT#([A-Z0-9]+PW)=)(.*?)(<CR>)?$"#).expect("valid regex"));
-static SECRET_READ: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)(#([A-Z0-9]+PW): )("[^"]*"|\S*)"#).expect("valid regex"));
 static VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^#VERSION: ".*"$"#).expect("valid regex"));
 static IPV4: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("valid regex"));
@@ -97,36 +94,59 @@ impl Transcript {
         self.entries.push(Entry::Note { message: message.into() });
     }
 
+    /// The redactor for this scenario: it knows every secret sent so far
+    /// (see [`crate::redact`]).
+    pub fn redactor(&self) -> Redactor {
+        let mut r = Redactor::new();
+        for e in &self.entries {
+            if let Entry::Sent { bytes, .. } = e {
+                r.learn(&String::from_utf8_lossy(bytes));
+            }
+        }
+        r
+    }
+
+    /// Any text about this run (a failure message, a step description) with
+    /// its secrets masked, including every secret value sent in it.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor().redact(text)
+    }
+
     /// The normalised form held in `golden/`.
     pub fn render(&self) -> String {
+        let secrets = self.redactor();
         let mut s = String::new();
-        let mut command = String::new();
+        let mut commands: Vec<String> = Vec::new();
         let mut banner_pending = false;
         for e in &self.entries {
             match e {
                 Entry::Step { index, description, .. } => {
-                    let _ = writeln!(s, "== step {index}: {}", redact_secrets(description));
+                    let _ = writeln!(s, "== step {index}: {}", secrets.redact(description));
                 }
                 Entry::Sent { bytes, .. } => {
                     let text = escape::encode(bytes);
-                    command = command_name(bytes);
-                    banner_pending = command == "#VALL";
-                    let _ = writeln!(s, "  > {}", self.redact_extra(&redact_sent(&text)));
+                    commands = command_names(bytes);
+                    banner_pending = commands.iter().any(|c| c == "#VALL");
+                    let _ = writeln!(s, "  > {}", self.redact_extra(&secrets.redact(&text)));
                 }
                 Entry::Received { bytes, role, .. } => {
                     let mut text = escape::encode(bytes);
                     if *role != Role::Echo {
                         let line = line_text(bytes);
-                        if banner_pending && !line.is_empty() && !is_final(&line) {
+                        if banner_pending
+                            && !line.is_empty()
+                            && !response::is_final(&line)
+                            && !line.starts_with(['#', '+'])
+                        {
                             // The first line of #VALL is the stack's banner.
                             banner_pending = false;
                             text = text.replace(&escape::encode(line.as_bytes()), "<stack-banner>");
                         } else {
                             banner_pending = false;
-                            text = redact_received(&text, &line, &command);
+                            text = redact_received(&secrets.redact(&text), &line, &commands);
                         }
                     } else {
-                        text = redact_sent(&text);
+                        text = secrets.redact(&text);
                     }
                     let tag = match role {
                         Role::Echo => " (echo)",
@@ -139,10 +159,10 @@ impl Transcript {
                 }
                 Entry::Check { ok, message } => {
                     let mark = if *ok { "ok" } else { "FAIL" };
-                    let _ = writeln!(s, "  -- {mark}: {}", self.redact_extra(&redact_secrets(message)));
+                    let _ = writeln!(s, "  -- {mark}: {}", self.redact_extra(&secrets.redact(message)));
                 }
                 Entry::Note { message } => {
-                    let _ = writeln!(s, "  -- {}", self.redact_extra(message));
+                    let _ = writeln!(s, "  -- {}", self.redact_extra(&secrets.redact(message)));
                 }
             }
         }
@@ -160,6 +180,7 @@ impl Transcript {
     /// How long each step took (index, origin, description, milliseconds):
     /// on a rig, the unit's response time per command.
     pub fn step_times(&self, end_ms: u64) -> Vec<StepTime> {
+        let secrets = self.redactor();
         let starts: Vec<(usize, &String, &String, u64)> = self
             .entries
             .iter()
@@ -176,7 +197,7 @@ impl Transcript {
                 StepTime {
                     index: *index,
                     origin: (*origin).clone(),
-                    description: redact_secrets(description),
+                    description: secrets.redact(description),
                     ms: next.saturating_sub(*at),
                 }
             })
@@ -194,65 +215,35 @@ pub fn line_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(trimmed).into_owned()
 }
 
-/// `AT#REDIALCOUNT=5<CR>` → `#REDIALCOUNT`; `ATI3` → `I3`.
-fn command_name(bytes: &[u8]) -> String {
-    let text = line_text(bytes).to_ascii_uppercase();
-    let body = text.strip_prefix("AT").unwrap_or(&text);
-    let end = body.char_indices().skip(1).find(|(_, c)| !c.is_ascii_alphanumeric()).map_or(body.len(), |(i, _)| i);
-    body[..end].to_string()
-}
-
-/// A final result (verbose or numeric) or an error: never a volatile value.
-fn is_final(line: &str) -> bool {
-    matches!(line, "OK" | "ERROR" | "0" | "4") || line.contains("ERROR")
+/// The names of the commands sent (`AT+CMEE=1;#DISPLAYIP<CR>` →
+/// `+CMEE`, `#DISPLAYIP`), every line of the bytes.
+fn command_names(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.split(['\r', '\n'])
+        .filter_map(command::parse_line)
+        .flat_map(|line| line.commands.into_iter().map(|c| c.name))
+        .collect()
 }
 
 /// Every secret in a text (a sent command, a step description, a failure
-/// message): the value of a `*PW` parameter, set or read.
+/// message) that can be recognised without the run: see
+/// [`crate::redact::redact`]; [`Transcript::redact`] also masks the values
+/// the run sent.
 pub fn redact_secrets(text: &str) -> String {
-    let sent = redact_sent(text);
-    SECRET_READ
-        .replace_all(&sent, |c: &regex::Captures| {
-            if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
-                format!("{}\"<redacted>\"", &c[1])
-            } else {
-                c[0].to_string()
-            }
-        })
-        .into_owned()
+    crate::redact::redact(text)
 }
 
-/// Secrets in a sent line: `AT#ISPPW="x"` → `AT#ISPPW=<redacted>`.
-fn redact_sent(text: &str) -> String {
-    SECRET_SET
-        .replace(text, |c: &regex::Captures| {
-            // An empty value hides nothing, and showing it keeps "reset to empty" visible.
-            if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
-                format!("{}<redacted>{}", &c[1], c.get(4).map_or("", |m| m.as_str()))
-            } else {
-                c[0].to_string()
-            }
-        })
-        .into_owned()
-}
-
-fn redact_received(text: &str, line: &str, command: &str) -> String {
-    let mut out = SECRET_READ
-        .replace_all(text, |c: &regex::Captures| {
-            if parameters::is_secret(&c[2]) && !matches!(&c[3], "" | "\"\"") {
-                format!("{}\"<redacted>\"", &c[1])
-            } else {
-                c[0].to_string()
-            }
-        })
-        .into_owned();
+/// Volatile values of a received line (secrets are already masked).
+fn redact_received(text: &str, line: &str, commands: &[String]) -> String {
+    let mut out = text.to_string();
+    let sent = |list: &[&str]| commands.iter().any(|c| list.contains(&c.as_str()));
     if VERSION.is_match(line) {
         out = out.replace(&escape::encode(line.as_bytes()), "#VERSION: \"<stack-version>\"");
     } else if CSQ.is_match(line) {
         out = out.replace(&escape::encode(line.as_bytes()), "+CSQ: <rssi>,<ber>");
-    } else if IDENTITY_COMMANDS.contains(&command) && !is_final(line) && !line.is_empty() {
+    } else if sent(IDENTITY_COMMANDS) && !response::is_final(line) && !line.is_empty() {
         out = out.replace(&escape::encode(line.as_bytes()), "<identity>");
-    } else if ADDRESS_COMMANDS.contains(&command) {
+    } else if sent(ADDRESS_COMMANDS) {
         out = IPV4
             .replace_all(
                 &out,
@@ -272,16 +263,8 @@ fn redact_received(text: &str, line: &str, command: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rstest::rstest;
-
-    #[rstest]
-    #[case("AT#ISPPW=\"secret\"<CR>", "AT#ISPPW=<redacted><CR>")]
-    #[case("AT#ISPUN=\"user\"<CR>", "AT#ISPUN=\"user\"<CR>")]
-    #[case("at#smtppw=abc<CR>", "at#smtppw=<redacted><CR>")]
-    #[case("send AT#APNPW=\"password\"", "send AT#APNPW=<redacted>")]
-    fn redacts_secrets_sent(#[case] input: &str, #[case] expected: &str) {
-        assert_eq!(redact_sent(input), expected);
-    }
 
     #[test]
     fn redacts_secrets_and_volatile_values_received() {
@@ -298,5 +281,91 @@ mod tests {
         assert!(r.contains("#ISPUN: \"un\""), "{r}");
         assert!(r.contains("<CR><LF><ip><CR><LF>"), "{r}");
         assert!(r.contains("+CSQ: <rssi>,<ber>"), "{r}");
+    }
+
+    #[rstest]
+    #[case(b"AT+CMEE=1;#ISPPW=\"hunter2\"\r", "AT+CMEE=1;#ISPPW=<redacted><CR>")]
+    #[case(b"at#isppw = \"hunter3\"\r", "at#isppw = <redacted><CR>")]
+    #[case(b"AT#ISPPW=hunter4\r", "AT#ISPPW=<redacted><CR>")]
+    #[case(b"AT#ISPPW=\"\"\r", "AT#ISPPW=\"\"<CR>")]
+    fn a_sent_secret_is_masked_in_the_line_its_echo_and_the_step(#[case] sent: &[u8], #[case] shown: &str) {
+        let mut t = Transcript::new("x", vec![]);
+        let line = String::from_utf8_lossy(sent).trim_end().to_string();
+        t.push(Entry::Step { index: 1, origin: "x.yaml:1".into(), description: format!("send {line}"), at_ms: 0 });
+        t.push(Entry::Sent { bytes: sent.to_vec(), at_ms: 0 });
+        t.push(Entry::Received { bytes: sent.to_vec(), at_ms: 1, role: Role::Echo });
+        t.push(Entry::Check { ok: false, message: format!("expected OK after {line:?}") });
+        let r = t.render();
+        assert!(r.contains(&format!("== step 1: send {}", shown.trim_end_matches("<CR>"))), "{r}");
+        assert!(r.contains(&format!("  > {shown}\n")), "{r}");
+        assert!(r.contains(&format!("  < {shown} (echo)")), "{r}");
+        assert!(!r.contains("hunter"), "{r}");
+        assert!(!t.redact(&format!("step 1: {line}")).contains("hunter"));
+    }
+
+    #[test]
+    fn addresses_after_a_chained_displayip_are_masked() {
+        let mut t = Transcript::new("x", vec![]);
+        t.push(Entry::Sent { bytes: b"AT+CMEE=1;#DISPLAYIP\r".to_vec(), at_ms: 0 });
+        t.push(Entry::Received { bytes: b"#MY IP: \"10.64.0.2\"\r\n".to_vec(), at_ms: 1, role: Role::Matched });
+        let r = t.render();
+        assert!(r.contains("#MY IP: \"<ip>\""), "{r}");
+    }
+
+    /// A password-carrying line as a host might write it: any `*PW`
+    /// parameter, chained after other commands or not, any case, spaces
+    /// around `=`, quoted or not.
+    fn secret_line() -> impl Strategy<Value = (String, String, &'static str)> {
+        let param = proptest::sample::select(
+            crate::at::parameters::TABLE.iter().filter(|p| p.secret).map(|p| p.name).collect::<Vec<_>>(),
+        );
+        let before =
+            proptest::sample::select(vec!["", "+CMEE=1;", "E0", "+CREG=1 ; ", "ZE1", "+CGDCONT=1,\"IP\",\"a;b\";"]);
+        (before, param, any::<u64>(), any::<bool>(), " {0,2}", " {0,2}", "s3cr[a-zA-Z0-9!@]{3,12}").prop_map(
+            |(before, param, case, quoted, sp1, sp2, secret)| {
+                let cased = |text: &str, shift: u32| -> String {
+                    text.chars()
+                        .enumerate()
+                        .map(
+                            |(i, c)| {
+                                if case >> ((i as u32 + shift) % 64) & 1 == 1 {
+                                    c.to_ascii_lowercase()
+                                } else {
+                                    c
+                                }
+                            },
+                        )
+                        .collect()
+                };
+                let value = if quoted { format!("\"{secret}\"") } else { secret.clone() };
+                let line = format!("{}{before}#{}{sp1}={sp2}{value}", cased("AT", 0), cased(param, 2));
+                (line, secret, param)
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn a_password_never_shows_in_the_transcript((line, secret, param) in secret_line()) {
+            let mut t = Transcript::new("x", vec![]);
+            t.push(Entry::Step { index: 1, origin: "x.yaml:1".into(), description: format!("send {line}"), at_ms: 0 });
+            t.push(Entry::Sent { bytes: format!("{line}\r").into_bytes(), at_ms: 0 });
+            t.push(Entry::Received { bytes: format!("{line}\r").into_bytes(), at_ms: 1, role: Role::Echo });
+            t.push(Entry::Received { bytes: b"\r\nOK\r\n".to_vec(), at_ms: 1, role: Role::Matched });
+            t.push(Entry::Sent { bytes: format!("AT#{param}?\r").into_bytes(), at_ms: 2 });
+            let answer = format!("#{param}: \"{secret}\"\r\n");
+            t.push(Entry::Received { bytes: answer.clone().into_bytes(), at_ms: 3, role: Role::Unexpected });
+            let message = format!("expected \"OK\", got {:?}", answer.trim_end());
+            t.push(Entry::Check { ok: false, message: message.clone() });
+            let rendered = t.render();
+            prop_assert!(!rendered.contains(&secret), "{}", rendered);
+            let description = format!("send {line}");
+            prop_assert!(!t.redact(&message).contains(&secret));
+            prop_assert!(!t.redact(&description).contains(&secret));
+            prop_assert!(!redact_secrets(&description).contains(&secret));
+            for step in t.step_times(10) {
+                prop_assert!(!step.description.contains(&secret));
+            }
+        }
     }
 }

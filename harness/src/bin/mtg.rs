@@ -198,7 +198,7 @@ fn probe(target_text: &str) -> ExitCode {
                         if line == *command {
                             continue; // the echo
                         }
-                        let last = matches!(line.as_str(), "OK" | "ERROR" | "0" | "4") || line.contains("CME ERROR");
+                        let last = mtg::at::response::is_final(&line);
                         lines.push(line);
                         if last {
                             break;

@@ -1,30 +1,18 @@
 //! The IP stack's AT# command set (ch. 2 to 8).
 //!
-//! Parameters are handled from the table in [`super::parameters`]: `AT#X=v`
+//! Parameters are handled from the table in [`crate::at::parameters`]: `AT#X=v`
 //! validates and stores (p.53: "stored in non-volatile memory at once"),
 //! `AT#X?` reads back `#X: v` (p.49). Chapter-5 parameters take a socket id:
 //! `AT#X=id,v` sets, `AT#X=id` reads (p.30). Everything else is plain code.
 
 use std::time::Instant;
 
-use super::parameters::{self, split_args, validate, Arg, Parameter, Value, SOCKETS};
 use super::radio::{Bearer, Event, Session};
-use super::result::Final;
 use super::{Error, Mode, Modem, Outcome, TextTarget, Timed};
-
-/// Ch. 9 error codes used here.
-pub mod code {
-    pub const UNKNOWN_COMMAND: u32 = 34817;
-    pub const SYNTAX: u32 = 34819;
-    pub const BAD_VALUE: u32 = 34882;
-    pub const ALREADY_RUNNING: u32 = 35840;
-    pub const NOT_ATTACHED: u32 = 35865;
-    pub const NOT_ACTIVE: u32 = 35867;
-    pub const BAD_CONFIGURATION: u32 = 36929;
-    pub const SERVICE_RUNNING: u32 = 37123;
-    pub const RESOURCE_UNAVAILABLE: u32 = 36872;
-    pub const INVALID_CALL_TYPE: u32 = 35869;
-}
+use crate::at::codes::StackError;
+use crate::at::command::{split_args, Arg, Command, Form};
+use crate::at::parameters::{self, validate, Parameter, Value, GPRSMODE, SOCKETS};
+use crate::at::response::Final;
 
 /// Most addresses RECiADD keeps (p.18: "the 11th and subsequent addresses
 /// will be ignored").
@@ -60,8 +48,7 @@ impl Modem {
     }
 
     /// Current value of a parameter (its default unless set).
-    pub(crate) fn param(&self, name: &str, socket: Option<u8>) -> Value {
-        let Some(p) = parameters::find(name) else { return Value::Text(String::new()) };
+    pub(crate) fn param(&self, p: &Parameter, socket: Option<u8>) -> Value {
         let socket = if p.per_socket { Some(socket.unwrap_or(1)) } else { None };
         self.flash.stored.parameters.get(&Self::key(p, socket)).cloned().unwrap_or_else(|| p.default.value())
     }
@@ -85,41 +72,39 @@ impl Modem {
         outcome
     }
 
-    /// One AT# command: the text after `#`.
-    pub(crate) fn stack_command(&mut self, cmd: &str, now: Instant) -> Outcome {
+    /// One AT# command.
+    pub(crate) fn stack_command(&mut self, cmd: &Command<'_>, now: Instant) -> Outcome {
         // The stack answers nothing of its own until AT+WOPEN=1; the core
         // then rejects AT# commands as unknown (`ERROR`, public driver code).
         if !self.stack_open() {
             return Outcome::Error(Error::Plain);
         }
-        let name_end = cmd.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(cmd.len());
-        let name = cmd[..name_end].to_ascii_uppercase();
-        let rest = &cmd[name_end..];
+        let name = &cmd.name[1..];
 
-        if let Some(p) = parameters::find(&name) {
-            return self.parameter_command(p, rest);
+        if let Some(p) = parameters::find(name) {
+            return self.parameter_command(p, cmd.form);
         }
         if let Some(i) = name.strip_prefix("REC").and_then(|r| r.strip_suffix("ADD")) {
             if let Some(i) = mail_index(i) {
-                return self.start_text_entry(TextTarget::RecAdd(i), rest);
+                return self.start_text_entry(TextTarget::RecAdd(i), cmd.form);
             }
         }
-        if let Some(outcome) = self.display_command(&name, rest) {
+        if let Some(outcome) = self.display_command(name, cmd.form) {
             return outcome;
         }
-        if matches!(name.as_str(), "LTCPSTART" | "LTCPSTOP" | "OTCP") {
-            return self.tcp_command(&name, rest, now);
+        if matches!(name, "LTCPSTART" | "LTCPSTOP" | "OTCP") {
+            return self.tcp_command(name, cmd.tail, now);
         }
-        let known = matches!(name.as_str(), "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
-            || SERVICE_COMMANDS.contains(&name.as_str());
+        let known = matches!(name, "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
+            || SERVICE_COMMANDS.contains(&name);
         if !known {
             // An unknown mnemonic is unknown whatever follows it (`=…`, `?`).
-            return Outcome::Error(Error::Stack(code::UNKNOWN_COMMAND));
+            return Outcome::Error(Error::Stack(StackError::UnknownCommand));
         }
-        if !rest.is_empty() {
-            return Outcome::Error(Error::Stack(code::SYNTAX));
+        if cmd.form != Form::Action {
+            return Outcome::Error(Error::Stack(StackError::SyntaxError));
         }
-        match name.as_str() {
+        match name {
             "CONNECTIONSTART" => self.connection_start(now),
             "CONNECTIONSTOP" => self.connection_stop(now),
             "ACCEPT" => self.accept(now),
@@ -128,45 +113,46 @@ impl Modem {
         }
     }
 
-    fn parameter_command(&mut self, p: &'static Parameter, rest: &str) -> Outcome {
-        // AT#BODYi<CR> starts multi-line entry (p.18).
-        if rest.is_empty() {
-            if let Some(i) = p.name.strip_prefix("BODY").and_then(mail_index) {
-                return self.start_text_entry(TextTarget::Body(i), rest);
+    fn parameter_command(&mut self, p: &'static Parameter, form: Form<'_>) -> Outcome {
+        let args = match form {
+            // AT#BODYi<CR> starts multi-line entry (p.18).
+            Form::Action => {
+                if let Some(i) = p.name.strip_prefix("BODY").and_then(mail_index) {
+                    return self.start_text_entry(TextTarget::Body(i), form);
+                }
+                return Outcome::Error(Error::Stack(StackError::SyntaxError));
             }
-            return Outcome::Error(Error::Stack(code::SYNTAX));
-        }
-        if rest == "?" {
-            let sockets: Vec<Option<u8>> =
-                if p.per_socket { SOCKETS.iter().map(|s| Some(*s)).collect() } else { vec![None] };
-            for socket in sockets {
-                let line = self.read_line(p, socket);
-                self.format().stack_info(&mut self.out, &line);
-            }
-            return Outcome::Continue;
-        }
-        if rest == "=?" {
-            return Outcome::Continue;
-        }
-        let Some(args) = rest.strip_prefix('=') else {
-            return Outcome::Error(Error::Stack(code::SYNTAX));
+            Form::Read => return self.read_parameter(p),
+            Form::Test => return Outcome::Continue,
+            Form::Malformed => return Outcome::Error(Error::Stack(StackError::SyntaxError)),
+            Form::Set(args) => args,
         };
-        let args = match split_args(args) {
-            Ok(a) => a,
-            Err(r) => return Outcome::Error(Error::Stack(r.code())),
+        let Ok(args) = split_args(args) else {
+            return Outcome::Error(Error::Stack(StackError::SyntaxError));
         };
         // `AT#X=` with nothing after `=` is a syntax error; `AT#X=""` is an
         // empty string, which resets a text parameter.
         if args.iter().any(|a| a.text.is_empty() && !a.quoted) {
-            return Outcome::Error(Error::Stack(code::SYNTAX));
+            return Outcome::Error(Error::Stack(StackError::SyntaxError));
         }
         if p.per_socket {
             return self.socket_parameter(p, &args);
         }
         if args.len() != 1 {
-            return Outcome::Error(Error::Stack(code::SYNTAX));
+            return Outcome::Error(Error::Stack(StackError::SyntaxError));
         }
         self.set(p, None, &args[0])
+    }
+
+    /// `AT#X?` (p.49); a chapter-5 parameter shows every socket.
+    fn read_parameter(&mut self, p: &'static Parameter) -> Outcome {
+        let sockets: Vec<Option<u8>> =
+            if p.per_socket { SOCKETS.iter().map(|s| Some(*s)).collect() } else { vec![None] };
+        for socket in sockets {
+            let line = self.read_line(p, socket);
+            self.format().stack_info(&mut self.out, &line);
+        }
+        Outcome::Continue
     }
 
     /// Chapter 5 forms: `AT#X=id` reads socket `id`, `AT#X=id,value` sets it.
@@ -183,15 +169,15 @@ impl Modem {
             [value] => self.set(p, Some(1), value),
             [id, value] => match socket_id(&id.text) {
                 Some(s) => self.set(p, Some(s), value),
-                None => Outcome::Error(Error::Stack(code::BAD_VALUE)),
+                None => Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
             },
-            _ => Outcome::Error(Error::Stack(code::SYNTAX)),
+            _ => Outcome::Error(Error::Stack(StackError::SyntaxError)),
         }
     }
 
     fn set(&mut self, p: &'static Parameter, socket: Option<u8>, arg: &Arg) -> Outcome {
         if self.service_running() {
-            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+            return Outcome::Error(Error::Stack(StackError::ServiceRunning));
         }
         // RECi="x" sets one address and resets the others (p.18).
         let value = match validate(p, arg) {
@@ -199,26 +185,26 @@ impl Modem {
                 Value::List(if t.is_empty() { Vec::new() } else { vec![t] })
             }
             Ok(v) => v,
-            Err(r) => return Outcome::Error(Error::Stack(r.code())),
+            Err(r) => return Outcome::Error(Error::Stack(r.error())),
         };
         self.store(p, socket, value)
     }
 
     /// `#X: value` (p.49); chapter-5 parameters show their socket id first.
     pub(crate) fn read_line(&self, p: &Parameter, socket: Option<u8>) -> String {
-        let value = self.param(p.name, socket).display(p.domain);
+        let value = self.param(p, socket).display(p.domain);
         match socket {
             Some(id) if p.per_socket => format!("#{}: {id},{value}", p.name),
             _ => format!("#{}: {value}", p.name),
         }
     }
 
-    fn start_text_entry(&mut self, target: TextTarget, rest: &str) -> Outcome {
-        if !rest.is_empty() {
-            return Outcome::Error(Error::Stack(code::SYNTAX));
+    fn start_text_entry(&mut self, target: TextTarget, form: Form<'_>) -> Outcome {
+        if form != Form::Action {
+            return Outcome::Error(Error::Stack(StackError::SyntaxError));
         }
         if self.service_running() {
-            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+            return Outcome::Error(Error::Stack(StackError::ServiceRunning));
         }
         self.set_mode(Mode::TextEntry { target, text: Vec::new() }, "text entry");
         Outcome::Deferred
@@ -228,10 +214,10 @@ impl Modem {
     /// RECiADD keeps the first ten addresses, one per line (p.18).
     pub(crate) fn finish_text_entry(&mut self, target: TextTarget, text: &[u8]) {
         let text = String::from_utf8_lossy(text);
-        let (name, value) = match target {
+        let (param, value) = match target {
             TextTarget::Body(i) => {
                 let body: String = text.chars().take(MAX_TEXT).collect();
-                (format!("BODY{i}"), Value::Text(body))
+                (parameters::body(i), Value::Text(body))
             }
             TextTarget::RecAdd(i) => {
                 let addresses: Vec<String> = text
@@ -241,10 +227,10 @@ impl Modem {
                     .take(MAX_RECIPIENTS)
                     .map(|a| a.chars().take(MAX_TEXT).collect())
                     .collect();
-                (format!("REC{i}"), Value::List(addresses))
+                (parameters::rec(i), Value::List(addresses))
             }
         };
-        let p = parameters::find(&name).expect("BODYi and RECi are in the table");
+        let p = param.expect("targets are made from mail_index, 1 to 3");
         let outcome = self.store(p, None, value);
         let f = self.format();
         match outcome {
@@ -260,14 +246,14 @@ impl Modem {
     fn connection_start(&mut self, now: Instant) -> Outcome {
         match self.radio.session {
             Session::Idle => {}
-            _ => return Outcome::Error(Error::Stack(code::ALREADY_RUNNING)),
+            _ => return Outcome::Error(Error::Stack(StackError::AlreadyRunning)),
         }
         if !self.radio.creg_stat().is_registered() {
-            return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
+            return Outcome::Error(Error::Stack(StackError::NotAttached));
         }
-        if self.param_int("GPRSMODE") == 1 {
+        if self.param_int(&GPRSMODE) == 1 {
             if self.radio.cgreg_stat() == crate::control::Registration::NotRegistered {
-                return Outcome::Error(Error::Stack(code::NOT_ATTACHED));
+                return Outcome::Error(Error::Stack(StackError::NotAttached));
             }
             self.set_session(Session::Checking, "AT#CONNECTIONSTART (GPRS)");
             self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
@@ -275,7 +261,7 @@ impl Modem {
         } else {
             let number = self.selected_dial_number();
             if number.is_empty() {
-                return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION));
+                return Outcome::Error(Error::Stack(StackError::BadConfiguration));
             }
             self.dial_gsm(&number, now);
             Outcome::Deferred
@@ -309,7 +295,7 @@ impl Modem {
         };
         if call.voice {
             // Ch. 9: "Invalid incoming call type": the stack takes data calls.
-            return Outcome::Error(Error::Stack(code::INVALID_CALL_TYPE));
+            return Outcome::Error(Error::Stack(StackError::InvalidCallType));
         }
         self.format().final_result(&mut self.out, Final::Ok);
         self.set_session(Session::Checking, "AT#ACCEPT");
@@ -321,7 +307,7 @@ impl Modem {
     /// its default, `OK`.
     fn delflash(&mut self) -> Outcome {
         if self.service_running() {
-            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+            return Outcome::Error(Error::Stack(StackError::ServiceRunning));
         }
         let before = std::mem::take(&mut self.flash.stored.parameters);
         let outcome = self.commit();
@@ -339,9 +325,9 @@ impl Modem {
         match self.radio.session {
             Session::Connected { .. } => {
                 tracing::warn!("AT#{name} is not modelled by this emulator version");
-                Outcome::Error(Error::Stack(code::RESOURCE_UNAVAILABLE))
+                Outcome::Error(Error::Stack(StackError::ResourceUnavailable))
             }
-            _ => Outcome::Error(Error::Stack(code::NOT_ACTIVE)),
+            _ => Outcome::Error(Error::Stack(StackError::NotActive)),
         }
     }
 

@@ -3,11 +3,12 @@
 //! `#VUDP` (p.36), `#VPING` (p.38), `#VVERSION`, `#VSTATE`, `#VALL` (p.39)
 //! and `#DISPLAYIP` (p.15).
 
-use super::commands::code;
 use super::identity;
-use super::parameters::{self, display_order, Group, Value, SOCKETS};
 use super::radio::Session;
 use super::{Error, Modem, Outcome};
+use crate::at::codes::StackError;
+use crate::at::command::Form;
+use crate::at::parameters::{display_order, Group, Value, SOCKETS};
 
 /// The blocks of `#VALL`, in order. The recovered part of p.39 starts with
 /// the #VPHY block; the order of the rest (p.40) is inferred from the order
@@ -30,7 +31,7 @@ const VALL_GROUPS: &[Group] = &[
 
 impl Modem {
     /// Handle a display command, or `None` if `name` is not one.
-    pub(crate) fn display_command(&mut self, name: &str, rest: &str) -> Option<Outcome> {
+    pub(crate) fn display_command(&mut self, name: &str, form: Form<'_>) -> Option<Outcome> {
         let group = match name {
             "VPHY" => Group::Phy,
             "VPPP" => Group::Ppp,
@@ -45,29 +46,27 @@ impl Modem {
             "VTCP" => Group::Tcp,
             "VUDP" => Group::Udp,
             "VPING" => Group::Ping,
-            "VALL" | "VVERSION" | "VSTATE" | "DISPLAYIP" => return Some(self.special_display(name, rest)),
+            "VALL" | "VVERSION" | "VSTATE" | "DISPLAYIP" => return Some(self.special_display(name, form)),
             _ => return None,
         };
         // #VTCP takes an optional socket id (p.30-31: "AT#VTCP=id").
-        let sockets: Vec<u8> = match (group, rest) {
-            (Group::Tcp, "") => SOCKETS.to_vec(),
-            (Group::Tcp, r) => {
-                match r.strip_prefix('=').and_then(|id| SOCKETS.iter().find(|s| id.trim() == s.to_string())) {
-                    Some(id) => vec![*id],
-                    None => return Some(Outcome::Error(Error::Stack(code::BAD_VALUE))),
-                }
+        let sockets: Vec<u8> = match (group, form) {
+            (Group::Tcp, Form::Action) => SOCKETS.to_vec(),
+            (Group::Tcp, Form::Set(id)) if SOCKETS.iter().any(|s| id.trim() == s.to_string()) => {
+                SOCKETS.iter().copied().filter(|s| id.trim() == s.to_string()).collect()
             }
-            (_, "") => Vec::new(),
-            _ => return Some(Outcome::Error(Error::Stack(code::SYNTAX))),
+            (Group::Tcp, _) => return Some(Outcome::Error(Error::Stack(StackError::BadArgumentValue))),
+            (_, Form::Action) => Vec::new(),
+            _ => return Some(Outcome::Error(Error::Stack(StackError::SyntaxError))),
         };
         let lines = self.group_lines(group, &sockets);
         self.emit(&lines);
         Some(Outcome::Continue)
     }
 
-    fn special_display(&mut self, name: &str, rest: &str) -> Outcome {
-        if !rest.is_empty() {
-            return Outcome::Error(Error::Stack(code::SYNTAX));
+    fn special_display(&mut self, name: &str, form: Form<'_>) -> Outcome {
+        if form != Form::Action {
+            return Outcome::Error(Error::Stack(StackError::SyntaxError));
         }
         let lines = match name {
             // p.39: the prefix is `#VERSION:`, not `#VVERSION:`.
@@ -75,7 +74,7 @@ impl Modem {
             "VSTATE" => vec![self.state_line()],
             "DISPLAYIP" => match self.display_ip() {
                 Some(lines) => lines,
-                None => return Outcome::Error(Error::Stack(code::NOT_ACTIVE)),
+                None => return Outcome::Error(Error::Stack(StackError::NotActive)),
             },
             _ => {
                 // #VALL: the stack banner, then every block, blocks separated
@@ -117,22 +116,20 @@ impl Modem {
         let mut lines = Vec::new();
         if group == Group::Tcp {
             for &id in sockets {
-                for name in display_order(group) {
-                    let p = parameters::find(name).expect("display order names table rows");
+                for p in display_order(group) {
                     lines.push(self.read_line(p, Some(id)));
                 }
             }
             return lines;
         }
-        for name in display_order(group) {
-            let p = parameters::find(name).expect("display order names table rows");
+        for p in display_order(group) {
             if let Group::Mail(_) = group {
                 // p.24 prints the #VMAIL1 block as "#REC1= #CCREC1= #SUBJ1=".
-                let value = match self.param(name, None) {
+                let value = match self.param(p, None) {
                     Value::List(items) => items.join(","),
                     v => v.to_string(),
                 };
-                lines.push(format!("#{name}={value}"));
+                lines.push(format!("#{}={value}", p.name));
             } else {
                 lines.push(self.read_line(p, None));
             }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::parameters::Value;
+use crate::at::parameters::Value;
 
 /// Settings of the GSM core that `AT&W` saves and `ATZ` restores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

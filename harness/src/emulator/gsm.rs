@@ -8,18 +8,11 @@ use std::time::Instant;
 
 use super::flash::Profile;
 use super::identity;
-use super::result::Final;
 use super::{Error, Modem, Outcome, Timed, STEP};
+use crate::at::codes::CmeError;
+use crate::at::command::{split_args, Command, Form};
+use crate::at::response::Final;
 use crate::control::SimState;
-
-/// `+CME ERROR` codes of 27.007 §9.2 used here.
-const CME_NOT_ALLOWED: u32 = 3;
-const CME_SIM_NOT_INSERTED: u32 = 10;
-const CME_SIM_PIN_REQUIRED: u32 = 11;
-const CME_SIM_PUK_REQUIRED: u32 = 12;
-const CME_SIM_FAILURE: u32 = 13;
-const CME_INCORRECT_PASSWORD: u32 = 16;
-const CME_NO_NETWORK: u32 = 30;
 
 /// Bit rates `AT+IPR` accepts (0 = autobaud).
 const RATES: [u32; 11] = [0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
@@ -27,75 +20,36 @@ const RATES: [u32; 11] = [0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 576
 /// The PIN the emulated SIM accepts when `emulator: {sim: pin-required}`.
 pub const SIM_PIN: &str = "0000";
 
-/// The form of an extended command.
-enum Form<'a> {
-    /// `AT+X`
-    Action,
-    /// `AT+X?`
-    Read,
-    /// `AT+X=?`
-    Test,
-    /// `AT+X=args`
-    Set(&'a str),
-}
-
-fn form(rest: &str) -> Option<Form<'_>> {
-    match rest {
-        "" => Some(Form::Action),
-        "?" => Some(Form::Read),
-        "=?" => Some(Form::Test),
-        _ => rest.strip_prefix('=').map(Form::Set),
-    }
-}
-
 impl Modem {
     /// An error for a bad argument of an extended command: `+CME ERROR: 3`
     /// with `AT+CMEE=1`, `ERROR` otherwise.
     fn bad_arg(&self) -> Outcome {
-        Outcome::Error(Error::Gsm(CME_NOT_ALLOWED))
+        Outcome::Error(Error::Gsm(CmeError::OperationNotAllowed))
     }
 
-    /// One V.250 basic command at the start of `s`; returns the rest of the line.
-    pub(crate) fn basic<'a>(&mut self, s: &'a str, now: Instant) -> (Outcome, &'a str) {
-        let bytes = s.as_bytes();
-        if !bytes[0].is_ascii() || bytes.get(1).is_some_and(|b| !b.is_ascii()) && bytes[0] == b'&' {
-            return (Outcome::Error(Error::Plain), "");
+    /// One V.250 basic command (`E1`, `&W`, `S0=2`, `D…`).
+    pub(crate) fn basic(&mut self, cmd: &Command<'_>) -> Outcome {
+        let name = cmd.name.as_str();
+        if cmd.form == Form::Malformed {
+            return Outcome::Error(Error::Plain);
         }
-        let letter = bytes[0].to_ascii_uppercase();
-        // `&F`, `&W`, …: the letter after `&`.
-        let (name, mut i) = if letter == b'&' && bytes.len() > 1 {
-            (format!("&{}", bytes[1].to_ascii_uppercase() as char), 2)
-        } else {
-            ((letter as char).to_string(), 1)
-        };
         if name == "D" {
             // Dialling takes the rest of the line (V.250 §6.3.1).
-            return (self.dial(&s[1..]), "");
+            return self.dial(cmd.tail);
         }
-        if name == "S" {
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            let reg = &s[start..i];
-            let tail = &s[i..];
-            if let Some(t) = tail.strip_prefix('?') {
-                return (self.s_read(reg), t);
-            }
-            if let Some(t) = tail.strip_prefix('=') {
-                let end = t.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(t.len());
-                return (self.s_set(reg, &t[..end]), &t[end..]);
-            }
-            return (Outcome::Error(Error::Plain), "");
+        if let Some(reg) = name.strip_prefix('S') {
+            return match cmd.form {
+                Form::Read => self.s_read(reg),
+                Form::Set(value) => self.s_set(reg, value),
+                _ => Outcome::Error(Error::Plain),
+            };
         }
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let value: Option<u32> = s[start..i].parse().ok();
-        let rest = &s[i..];
-        let n = value.unwrap_or(0);
-        let outcome = match name.as_str() {
+        // An overlong number reads as 0, as the unit's parser does.
+        let n: u32 = match cmd.form {
+            Form::Set(digits) => digits.parse().unwrap_or(0),
+            _ => 0,
+        };
+        match name {
             "E" if n <= 1 => {
                 self.settings.echo = n == 1;
                 Outcome::Continue
@@ -153,9 +107,7 @@ impl Modem {
             // Accepted and without effect on this model, as on the unit.
             "&K" | "&S" | "X" | "L" | "M" => Outcome::Continue,
             _ => Outcome::Error(Error::Plain),
-        };
-        let _ = now;
-        (outcome, rest)
+        }
     }
 
     fn identify(&mut self, n: u32) -> Outcome {
@@ -201,15 +153,15 @@ impl Modem {
         Outcome::Final(Final::NoCarrier)
     }
 
-    /// One extended command (`+NAME…` without the `+`).
-    pub(crate) fn extended(&mut self, cmd: &str, now: Instant) -> Outcome {
-        let name_end = cmd.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(cmd.len());
-        let name = cmd[..name_end].to_ascii_uppercase();
-        let Some(form) = form(&cmd[name_end..]) else {
+    /// One extended command (`+NAME…`).
+    pub(crate) fn extended(&mut self, cmd: &Command<'_>, now: Instant) -> Outcome {
+        let name = &cmd.name[1..];
+        let form = cmd.form;
+        if form == Form::Malformed {
             return Outcome::Error(Error::Plain);
-        };
+        }
         let f = self.format();
-        match (name.as_str(), form) {
+        match (name, form) {
             ("CGMI", Form::Action) => self.info(identity::MANUFACTURER),
             ("CGMM" | "GMM", Form::Action) => self.info(identity::MODEL),
             ("CGMR" | "GMR", Form::Action) => self.info(identity::REVISION),
@@ -244,23 +196,23 @@ impl Modem {
                 SimState::Ready => self.info("+CPIN: READY"),
                 SimState::PinRequired => self.info("+CPIN: SIM PIN"),
                 SimState::PukRequired => self.info("+CPIN: SIM PUK"),
-                SimState::Absent => Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
-                SimState::Failure => Outcome::Error(Error::Gsm(CME_SIM_FAILURE)),
+                SimState::Absent => Outcome::Error(Error::Gsm(CmeError::SimNotInserted)),
+                SimState::Failure => Outcome::Error(Error::Gsm(CmeError::SimFailure)),
             },
             ("CPIN", Form::Set(v)) => match self.radio.sim {
-                SimState::Absent => Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
-                SimState::Failure => Outcome::Error(Error::Gsm(CME_SIM_FAILURE)),
+                SimState::Absent => Outcome::Error(Error::Gsm(CmeError::SimNotInserted)),
+                SimState::Failure => Outcome::Error(Error::Gsm(CmeError::SimFailure)),
                 // Unblocking with the PUK is not modelled: the PIN alone is refused.
-                SimState::PukRequired => Outcome::Error(Error::Gsm(CME_SIM_PUK_REQUIRED)),
+                SimState::PukRequired => Outcome::Error(Error::Gsm(CmeError::SimPukRequired)),
                 // Public driver code treats `+CME ERROR: 3` as "PIN already entered".
-                SimState::Ready => Outcome::Error(Error::Gsm(CME_NOT_ALLOWED)),
+                SimState::Ready => Outcome::Error(Error::Gsm(CmeError::OperationNotAllowed)),
                 SimState::PinRequired => {
                     if v.trim().trim_matches('"') == SIM_PIN {
                         self.radio.sim = SimState::Ready;
                         self.report_registration();
                         Outcome::Continue
                     } else {
-                        Outcome::Error(Error::Gsm(CME_INCORRECT_PASSWORD))
+                        Outcome::Error(Error::Gsm(CmeError::IncorrectPassword))
                     }
                 }
             },
@@ -295,14 +247,14 @@ impl Modem {
             ("CGATT", Form::Set(v)) => match v.trim() {
                 "1" => {
                     match self.radio.sim {
-                        SimState::Absent => return Outcome::Error(Error::Gsm(CME_SIM_NOT_INSERTED)),
-                        SimState::PinRequired => return Outcome::Error(Error::Gsm(CME_SIM_PIN_REQUIRED)),
-                        SimState::PukRequired => return Outcome::Error(Error::Gsm(CME_SIM_PUK_REQUIRED)),
-                        SimState::Failure => return Outcome::Error(Error::Gsm(CME_SIM_FAILURE)),
+                        SimState::Absent => return Outcome::Error(Error::Gsm(CmeError::SimNotInserted)),
+                        SimState::PinRequired => return Outcome::Error(Error::Gsm(CmeError::SimPinRequired)),
+                        SimState::PukRequired => return Outcome::Error(Error::Gsm(CmeError::SimPukRequired)),
+                        SimState::Failure => return Outcome::Error(Error::Gsm(CmeError::SimFailure)),
                         SimState::Ready => {}
                     }
                     if !self.radio.creg_stat().is_registered() || !self.radio.gprs_network.is_registered() {
-                        return Outcome::Error(Error::Gsm(CME_NO_NETWORK));
+                        return Outcome::Error(Error::Gsm(CmeError::NoNetworkService));
                     }
                     self.radio.attached = true;
                     // The unsolicited +CGREG follows the OK (drivers wait for it).
@@ -454,7 +406,7 @@ impl Modem {
 
     /// `AT+CGDCONT=<cid>[,"<type>","<apn>"]`; `AT+CGDCONT=<cid>` deletes.
     fn cgdcont(&mut self, args: &str) -> Outcome {
-        let Ok(parts) = super::parameters::split_args(args) else {
+        let Ok(parts) = split_args(args) else {
             return self.bad_arg();
         };
         let cid = match parts[0].text.parse::<u8>() {

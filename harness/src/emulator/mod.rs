@@ -4,13 +4,12 @@
 //! sends; it produces the bytes the unit would answer. Time enters only
 //! through `now` arguments and [`Modem::next_timer`], so the same input gives
 //! the same output (which is what the fuzz target and the goldens rely on).
-//! [`serve`] runs a modem on any byte stream.
+//! [`serve`] runs a modem on any byte stream. Lines are split into commands,
+//! and results written, by [`crate::at`]; the parameter table is there too.
 //!
 //! - [`line`]: command-line assembly (prefix, backspace, line ends, overlong lines);
-//! - [`result`]: result codes and framing (`ATV`, `ATQ`, `AT+CMEE`);
 //! - [`gsm`]: the GSM 07.07 / Wavecom core commands hosts send around the IP stack;
 //! - [`commands`]: the IP stack's AT# commands (parameters, actions);
-//! - [`parameters`]: the AT# parameter table (domain, default, display groups);
 //! - [`display`]: the display commands (`#VPHY` … `#VALL`);
 //! - [`radio`]: the simulated radio side (registration, calls, GPRS sessions);
 //! - [`tcp`], [`network`]: the TCP socket services and the real sockets behind them;
@@ -25,9 +24,7 @@ pub mod gsm;
 pub mod line;
 pub mod listen;
 pub mod net;
-pub mod parameters;
 pub mod radio;
-pub mod result;
 mod serve;
 mod services;
 mod unit;
@@ -41,11 +38,13 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::at::codes::{CmeError, StackError};
+use crate::at::command::{self as at_command, Kind};
+use crate::at::response::{Final, Format};
 use crate::control::Control;
 use flash::{Flash, Profile};
 use line::LineAssembler;
 use radio::Radio;
-use result::{Final, Format};
 
 /// How to build an emulated unit.
 #[derive(Debug, Clone, Default)]
@@ -303,7 +302,7 @@ impl Modem {
                     line::Event::TooLong { stack } => {
                         let f = self.format();
                         if stack && self.stack_open() {
-                            f.stack_error(&mut self.out, 34881);
+                            f.stack_error(&mut self.out, StackError::CommandTooLong);
                         } else {
                             f.final_result(&mut self.out, Final::Error);
                         }
@@ -344,25 +343,11 @@ impl Modem {
     /// chained (`ATZE0`), extended `+` commands are separated by `;`
     /// (`AT+CMEE=1;+CREG=1`), and an AT# command takes the rest of the line.
     fn execute(&mut self, body: &str, now: Instant) {
-        let mut rest = body.trim_end_matches([' ', '\t']);
-        loop {
-            rest = rest.trim_start_matches([' ', ';']);
-            if rest.is_empty() {
-                break;
-            }
-            let outcome = if let Some(stack) = rest.strip_prefix('#') {
-                let o = self.stack_command(stack, now);
-                rest = "";
-                o
-            } else if rest.starts_with('+') {
-                let end = command_end(rest);
-                let (cmd, tail) = rest.split_at(end);
-                rest = tail;
-                self.extended(&cmd[1..], now)
-            } else {
-                let (o, tail) = self.basic(rest, now);
-                rest = tail;
-                o
+        for command in at_command::parse_body(body) {
+            let outcome = match command.kind {
+                Kind::Stack => self.stack_command(&command, now),
+                Kind::Extended => self.extended(&command, now),
+                Kind::Basic => self.basic(&command),
             };
             match outcome {
                 Outcome::Continue => continue,
@@ -396,7 +381,7 @@ impl Modem {
             Ok(()) => Outcome::Continue,
             Err(e) => {
                 tracing::error!("parameter store: {e}");
-                Outcome::Error(Error::Stack(34824))
+                Outcome::Error(Error::Stack(StackError::EepromWriteFailed))
             }
         }
     }
@@ -420,22 +405,9 @@ pub(crate) enum Error {
     /// `ERROR`.
     Plain,
     /// `#CME ERROR: <code>` of the IP stack (ch. 9).
-    Stack(u32),
+    Stack(StackError),
     /// `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2).
-    Gsm(u32),
-}
-
-/// End of an extended command: the first `;` outside quotes.
-fn command_end(s: &str) -> usize {
-    let mut quoted = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ';' if !quoted => return i,
-            _ => {}
-        }
-    }
-    s.len()
+    Gsm(CmeError),
 }
 
 #[cfg(test)]

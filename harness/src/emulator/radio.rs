@@ -7,9 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::parameters::Value;
-use super::result::{Final, Info};
 use super::{ControlError, Modem, Timed, STEP};
+use crate::at::codes::StackError;
+use crate::at::parameters::{self as p, Parameter, Value};
+use crate::at::response::{Final, Info};
 use crate::control::{Control, FarEnd, GprsFault, Registration, SimState};
 
 /// Time between two rings of an incoming call (a network rings every ~5 s;
@@ -213,7 +214,7 @@ impl Modem {
                 if *f == GprsFault::SessionLost {
                     if let Session::Connected { bearer: Bearer::Gprs, .. } = self.radio.session {
                         self.end_session();
-                        self.format().stack_error(&mut self.out, 35841);
+                        self.format().stack_error(&mut self.out, StackError::GprsSessionLost);
                         return Ok(());
                     }
                 }
@@ -222,7 +223,7 @@ impl Modem {
             }
             Control::FarEnd(f) => {
                 if let FarEnd::PppError(code) = f {
-                    if ![37120, 37121, 28980, 28981].contains(code) {
+                    if !StackError::from_code(*code).is_some_and(|e| StackError::PPP_FAILURES.contains(&e)) {
                         return Err(ControlError::NotAPppError(*code));
                     }
                 }
@@ -314,7 +315,7 @@ impl Modem {
                 // V.250 S0: the GSM core answers after S0 rings, unless the IP
                 // stack handles incoming calls itself (ANSWERMODE > 0, p.7).
                 let s0 = u32::from(self.settings.s0);
-                let stack_answers = self.stack_open() && self.param_int("ANSWERMODE") > 0;
+                let stack_answers = self.stack_open() && self.param_int(&p::ANSWERMODE) > 0;
                 if s0 > 0 && call.rings >= s0 && !call.voice && !stack_answers {
                     self.radio.transparent_call = true;
                     f.final_result(&mut self.out, Final::Connect(9600));
@@ -330,9 +331,9 @@ impl Modem {
                     return;
                 }
                 let fault = match self.radio.fault.take() {
-                    Some(GprsFault::ApnRejected) => Some(35868),
-                    Some(GprsFault::InvalidEvent) => Some(35866),
-                    Some(GprsFault::OpenFailed) => Some(49155),
+                    Some(GprsFault::ApnRejected) => Some(StackError::GprsAborted),
+                    Some(GprsFault::InvalidEvent) => Some(StackError::InvalidActivationEvent),
+                    Some(GprsFault::OpenFailed) => Some(StackError::OpenGprsFailed),
                     Some(GprsFault::SessionLost) | None => None,
                 };
                 if let Some(code) = fault {
@@ -361,8 +362,9 @@ impl Modem {
             }
             Event::PppUp { answered } => {
                 let ppp_error = match self.radio.far_end {
-                    FarEnd::PppFailure => Some(37120),
-                    FarEnd::PppError(code) => Some(code),
+                    FarEnd::PppFailure => Some(StackError::PppFailed),
+                    // Checked against the table when the control was applied.
+                    FarEnd::PppError(code) => StackError::from_code(code),
                     _ => None,
                 };
                 if let Some(code) = ppp_error {
@@ -371,7 +373,7 @@ impl Modem {
                     f.stack_error(&mut self.out, code);
                     return;
                 }
-                let mode = self.param_int("PPPMODE");
+                let mode = self.param_int(&p::PPPMODE);
                 // Which side serves addresses (p.9): standard PPP is a client
                 // when calling and a server when called; reverse PPP the opposite.
                 let server = match mode {
@@ -381,7 +383,7 @@ impl Modem {
                     _ => answered,
                 };
                 let (my_ip, peer_ip) = if server {
-                    (self.param_text("PPPMYIP"), self.param_text("PPPPEERIP"))
+                    (self.param_text(&p::PPPMYIP), self.param_text(&p::PPPPEERIP))
                 } else {
                     (self.radio.next_ip("10.65"), "10.65.255.254".to_string())
                 };
@@ -401,7 +403,7 @@ impl Modem {
             }
             Event::Inactivity => {
                 let Session::Connected { .. } = self.radio.session else { return };
-                let timeout = Duration::from_secs(60 * self.param_int("PHYTIMEOUT").max(1) as u64);
+                let timeout = Duration::from_secs(60 * self.param_int(&p::PHYTIMEOUT).max(1) as u64);
                 let last = self.radio.last_activity.unwrap_or(now);
                 if now >= last + timeout {
                     // p.8: "TIMEOUT: The inactivity timer is reached; the modem
@@ -411,7 +413,7 @@ impl Modem {
                     let gprs = matches!(self.radio.session, Session::Connected { bearer: Bearer::Gprs, .. });
                     self.end_session();
                     if gprs {
-                        f.stack_error(&mut self.out, 35862);
+                        f.stack_error(&mut self.out, StackError::InactivityTimeout);
                     } else {
                         f.gsm_info(&mut self.out, "TIMEOUT");
                     }
@@ -425,15 +427,15 @@ impl Modem {
                 }
                 // ANSWERMODE 2 calls "back the ISP or attempts a GPRS
                 // connection" (App. B p.58): what AT#CONNECTIONSTART would do.
-                if number.is_empty() && self.param_int("GPRSMODE") == 1 {
+                if number.is_empty() && self.param_int(&p::GPRSMODE) == 1 {
                     if self.radio.cgreg_stat() == Registration::NotRegistered {
-                        f.stack_error(&mut self.out, 35865);
+                        f.stack_error(&mut self.out, StackError::NotAttached);
                         return;
                     }
                     self.set_session(Session::Checking, "the call-back dials");
                     self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
                 } else if number.is_empty() {
-                    f.stack_error(&mut self.out, 36929);
+                    f.stack_error(&mut self.out, StackError::BadConfiguration);
                 } else {
                     self.dial_gsm(&number, now);
                 }
@@ -459,23 +461,23 @@ impl Modem {
     /// ANSWERMODE 1-3 (p.7): automatic answer or call-back once RINGCOUNT
     /// rings have been counted and the caller passes CALLSCREENNUM.
     fn auto_operation(&mut self, call: &Call, now: Instant) -> bool {
-        let answermode = self.param_int("ANSWERMODE");
-        let ringcount = self.param_int("RINGCOUNT");
+        let answermode = self.param_int(&p::ANSWERMODE);
+        let ringcount = self.param_int(&p::RINGCOUNT);
         if !self.stack_open() || answermode == 0 || ringcount == 0 || i64::from(call.rings) < ringcount {
             return false;
         }
         if call.voice {
             // The stack handles data calls only: "Invalid incoming call type".
-            self.format().stack_error(&mut self.out, 35869);
+            self.format().stack_error(&mut self.out, StackError::InvalidCallType);
             return true;
         }
-        let screen = self.param_text("CALLSCREENNUM");
+        let screen = self.param_text(&p::CALLSCREENNUM);
         // The stack learns the caller's number only with AT+CLIP=1 (App. B
         // p.58, 60: a numeric CALLSCREENNUM "needs ... AT+CLIP=1").
         let number = if self.settings.clip == 1 { call.number.clone() } else { None };
         if number.is_none() && (answermode == 3 || !matches!(screen.as_str(), "0" | "*")) {
             // Screening or calling back needs the caller's number (p.7).
-            self.format().stack_error(&mut self.out, 35870);
+            self.format().stack_error(&mut self.out, StackError::CliNotProvided);
             return true;
         }
         let allowed = match screen.as_str() {
@@ -493,7 +495,7 @@ impl Modem {
             }
             _ => {
                 let number = if answermode == 3 { number.unwrap_or_default() } else { self.selected_dial_number() };
-                let wait = Duration::from_secs(self.param_int("CALLBACKTIMER").max(0) as u64);
+                let wait = Duration::from_secs(self.param_int(&p::CALLBACKTIMER).max(0) as u64);
                 self.schedule(now + wait, Timed::Radio(Event::CallBack { number }));
             }
         }
@@ -501,10 +503,10 @@ impl Modem {
     }
 
     pub(crate) fn selected_dial_number(&self) -> String {
-        if self.param_int("DIALSELECT") == 2 {
-            self.param_text("DIALN2")
+        if self.param_int(&p::DIALSELECT) == 2 {
+            self.param_text(&p::DIALN2)
         } else {
-            self.param_text("DIALN1")
+            self.param_text(&p::DIALN1)
         }
     }
 
@@ -527,8 +529,8 @@ impl Modem {
             self.schedule(now + pace * 2, Timed::Radio(Event::GsmConnected { answered: false }));
             return;
         }
-        let retries = self.param_int("REDIALCOUNT").max(0) as u32;
-        let delay = Duration::from_secs(self.param_int("REDIALDELAY").max(0) as u64);
+        let retries = self.param_int(&p::REDIALCOUNT).max(0) as u32;
+        let delay = Duration::from_secs(self.param_int(&p::REDIALDELAY).max(0) as u64);
         let mut at = now + pace;
         for attempt in 0..=retries {
             if attempt > 0 {
@@ -585,18 +587,18 @@ impl Modem {
     /// Arm the inactivity timer of a new session.
     fn start_inactivity(&mut self, now: Instant) {
         self.radio.last_activity = Some(now);
-        let timeout = Duration::from_secs(60 * self.param_int("PHYTIMEOUT").max(1) as u64);
+        let timeout = Duration::from_secs(60 * self.param_int(&p::PHYTIMEOUT).max(1) as u64);
         self.schedule(now + timeout, Timed::Radio(Event::Inactivity));
     }
 
-    pub(crate) fn param_int(&self, name: &str) -> i64 {
-        match self.param(name, None) {
+    pub(crate) fn param_int(&self, param: &Parameter) -> i64 {
+        match self.param(param, None) {
             Value::Int(n) => n,
             _ => 0,
         }
     }
 
-    pub(crate) fn param_text(&self, name: &str) -> String {
-        self.param(name, None).to_string()
+    pub(crate) fn param_text(&self, param: &Parameter) -> String {
+        self.param(param, None).to_string()
     }
 }

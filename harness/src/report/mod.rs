@@ -118,7 +118,7 @@ impl RunRecord {
                     source: scenario.source.to_string(),
                     file: scenario.path.display().to_string(),
                     verdict: outcome.verdict.clone(),
-                    message: outcome.message.as_deref().map(crate::transcript::redact_secrets),
+                    message: outcome.message.as_deref().map(|m| outcome.transcript.redact(m)),
                     failed_step: outcome.failed_step.clone(),
                     basis: outcome.basis,
                     started: Some(time::utc_millis(started)),

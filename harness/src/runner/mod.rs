@@ -145,7 +145,7 @@ pub async fn execute(
             scenario: &scenario.id,
             index: i + 1,
             total: scenario.steps.len(),
-            description: &description,
+            description: &crate::redact::redact(&description),
             origin: &step.origin,
         });
         let at_ms = run.elapsed_ms();
@@ -176,7 +176,8 @@ pub async fn execute(
                 Some((i, origin, _)) => format!("step {i} ({origin}): {}", s.message),
                 None => s.message.clone(),
             };
-            (s.verdict, Some(located))
+            // Every output (console, run.json, junit, html) gets the message from here.
+            (s.verdict, Some(run.transcript.redact(&located)))
         }
     };
     let is_fail = verdict == Verdict::Fail;

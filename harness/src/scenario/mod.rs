@@ -364,32 +364,49 @@ fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String
 /// Default time limits for a command line, by command class. A physical unit
 /// answers parameter commands in milliseconds but network commands can take
 /// minutes (drivers allow 120 s for `AT#CONNECTIONSTART`, manual p.68 allows
-/// the SMTP server 3 minutes).
+/// the SMTP server 3 minutes). The line is parsed ([`crate::at::command`]);
+/// a chained line gets the longest limit of its commands.
 pub fn default_limits(line: &str) -> (Duration, Duration) {
-    let upper = line.trim().to_ascii_uppercase();
-    let secs = |idle: u64, total: u64| (Duration::from_secs(idle), Duration::from_secs(total));
-    let cmd = upper.strip_prefix("AT").unwrap_or(&upper);
-    if cmd.starts_with("#CONNECTIONSTART") || cmd.starts_with("#ACCEPT") {
-        secs(130, 130)
-    } else if ["#SENDMAIL", "#PUTMAIL", "#GETMAIL"].iter().any(|c| cmd.starts_with(c)) {
-        secs(190, 400)
-    } else if ["#FTPGET", "#FTPPUT", "#OTCP", "#OUDP", "#LTCPSTART", "#LUDPSTART"].iter().any(|c| cmd.starts_with(c)) {
-        secs(60, 120)
-    } else if cmd.starts_with("#PING")
-        && !cmd.starts_with("#PINGD")
-        && !cmd.starts_with("#PINGN")
-        && !cmd.starts_with("#PINGR")
-    {
-        secs(260, 600)
-    } else if cmd.starts_with("#CONNECTIONSTOP")
-        || cmd.starts_with("+CGATT")
-        || cmd.starts_with("+COPS")
-        || cmd.starts_with("+CFUN")
-    {
-        secs(40, 60)
-    } else if cmd.starts_with("#DELFLASH") || cmd.starts_with("&W") || cmd.starts_with("+WOPEN") {
-        secs(10, 15)
-    } else {
-        secs(5, 10)
+    let commands = match crate::at::command::parse_line(line) {
+        Some(parsed) => parsed.commands,
+        None => crate::at::command::parse_body(line.trim()),
+    };
+    let (idle, total) = commands.iter().map(|c| command_limits(&c.name)).max_by_key(|l| (l.1, l.0)).unwrap_or((5, 10));
+    (Duration::from_secs(idle), Duration::from_secs(total))
+}
+
+/// (idle, total) seconds for one command, by name.
+fn command_limits(name: &str) -> (u64, u64) {
+    match name {
+        "#CONNECTIONSTART" | "#ACCEPT" => (130, 130),
+        "#SENDMAIL1" | "#SENDMAIL2" | "#SENDMAIL3" | "#PUTMAIL" | "#GETMAIL" => (190, 400),
+        "#FTPGET" | "#FTPPUT" | "#OTCP" | "#OUDP" | "#LTCPSTART" | "#LUDPSTART" => (60, 120),
+        "#PING" => (260, 600),
+        "#CONNECTIONSTOP" | "+CGATT" | "+COPS" | "+CFUN" => (40, 60),
+        "#DELFLASH" | "&W" | "+WOPEN" => (10, 15),
+        _ => (5, 10),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("AT#CONNECTIONSTART", 130, 130)]
+    #[case("at#accept", 130, 130)]
+    #[case("AT#PING", 260, 600)]
+    #[case("AT#PINGDELAY=5", 5, 10)]
+    #[case("AT#PINGREMOTE=\"h\"", 5, 10)]
+    #[case("AT#FTPGETPATH=\"/\"", 5, 10)]
+    #[case("AT#SENDMAIL2", 190, 400)]
+    #[case("AT+CMEE=1;+CGATT=1", 40, 60)]
+    #[case("ATE0&W", 10, 15)]
+    #[case("AT+CMEE=1;#CONNECTIONSTART", 130, 130)]
+    #[case("AT", 5, 10)]
+    #[case("A/", 5, 10)]
+    fn limits_come_from_the_longest_command(#[case] line: &str, #[case] idle: u64, #[case] total: u64) {
+        assert_eq!(default_limits(line), (Duration::from_secs(idle), Duration::from_secs(total)));
     }
 }

@@ -19,17 +19,12 @@ use std::time::{Duration, Instant};
 
 use super::data_mode::{Coding, DataMode, ETX};
 use super::Running;
-use crate::emulator::commands::code;
+use crate::at::codes::StackError;
+use crate::at::parameters::{Parameter, Value, DLEMODE, TCPPORT, TCPSERV, TCPTXDELAY};
+use crate::at::response::{Final, Info};
 use crate::emulator::net::{Event, Failure, Request};
-use crate::emulator::parameters::Value;
 use crate::emulator::radio::Session;
-use crate::emulator::result::{Final, Info};
 use crate::emulator::{Error, Mode, Modem, Outcome};
-
-/// Ch. 9 / public driver code: "TCP open failed" ([code]; not in the recovered table).
-const TCP_OPEN_FAILED: u32 = 38016;
-/// Ch. 9: the server name could not be resolved.
-const NOT_RESOLVED: u32 = 38027;
 
 /// A TCP socket of the stack (ids 1 and 2, rev C).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +66,8 @@ impl Modem {
             r => match r.strip_prefix('=').map(str::trim) {
                 Some("1") => 1,
                 Some("2") => 2,
-                Some(_) => return Outcome::Error(Error::Stack(code::BAD_VALUE)),
-                None => return Outcome::Error(Error::Stack(code::SYNTAX)),
+                Some(_) => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
+                None => return Outcome::Error(Error::Stack(StackError::SyntaxError)),
             },
         };
         if name == "LTCPSTOP" {
@@ -85,30 +80,30 @@ impl Modem {
             return Outcome::Continue;
         }
         if !matches!(self.radio.session, Session::Connected { .. }) {
-            return Outcome::Error(Error::Stack(code::NOT_ACTIVE));
+            return Outcome::Error(Error::Stack(StackError::NotActive));
         }
         if self.service.is_some() {
-            return Outcome::Error(Error::Stack(code::SERVICE_RUNNING));
+            return Outcome::Error(Error::Stack(StackError::ServiceRunning));
         }
-        let port = match self.param("TCPPORT", Some(socket)) {
+        let port = match self.param(&TCPPORT, Some(socket)) {
             Value::Int(p) if p > 0 => p as u16,
-            _ => return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION)),
+            _ => return Outcome::Error(Error::Stack(StackError::BadConfiguration)),
         };
-        let server = self.param("TCPSERV", Some(socket)).to_string();
+        let server = self.param(&TCPSERV, Some(socket)).to_string();
         if name == "LTCPSTART" {
             // In listen mode TCPSERV is the allowed client, dotted decimal
             // only (App. B p.77); 255.255.255.255 allows any.
             let allowed = match server.parse::<IpAddr>() {
                 Ok(ip) if ip == IpAddr::from([255, 255, 255, 255]) => None,
                 Ok(ip) => Some(ip),
-                Err(_) => return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION)),
+                Err(_) => return Outcome::Error(Error::Stack(StackError::BadConfiguration)),
             };
             self.net_requests.push(Request::Listen { socket, port, allowed });
             self.set_service(Some(Running::Tcp(Socket::Listening { id: socket })), "AT#LTCPSTART");
             Outcome::Continue
         } else {
             if server.is_empty() {
-                return Outcome::Error(Error::Stack(code::BAD_CONFIGURATION));
+                return Outcome::Error(Error::Stack(StackError::BadConfiguration));
             }
             self.net_requests.push(Request::Connect { socket, host: server, port });
             self.set_service(Some(Running::Tcp(Socket::Connecting { id: socket })), "AT#OTCP");
@@ -133,8 +128,8 @@ impl Modem {
                     return;
                 }
                 let coding =
-                    if self.param_int_socket("DLEMODE", socket) == 1 { Coding::Dle } else { Coding::Transparent };
-                let delay = Duration::from_millis(self.param_int_socket("TCPTXDELAY", socket).max(0) as u64);
+                    if self.param_int_socket(&DLEMODE, socket) == 1 { Coding::Dle } else { Coding::Transparent };
+                let delay = Duration::from_millis(self.param_int_socket(&TCPTXDELAY, socket).max(0) as u64);
                 let online = Socket::Online { id: socket, data: DataMode::new(coding, delay) };
                 self.set_service(Some(Running::Tcp(online)), &format!("connected to {peer}"));
                 f.final_result(&mut self.out, Final::Info(Info::WaitingForData));
@@ -162,13 +157,17 @@ impl Modem {
                 match current {
                     Socket::Connecting { .. } => {
                         self.set_service(None, "the connection failed");
-                        let code = if failure == Failure::Resolve { NOT_RESOLVED } else { TCP_OPEN_FAILED };
+                        let code = if failure == Failure::Resolve {
+                            StackError::NotResolved
+                        } else {
+                            StackError::TcpOpenFailed
+                        };
                         f.stack_error(&mut self.out, code);
                         self.release_queued(now);
                     }
                     Socket::Listening { .. } => {
                         self.set_service(None, "listening failed");
-                        f.stack_error(&mut self.out, code::RESOURCE_UNAVAILABLE);
+                        f.stack_error(&mut self.out, StackError::ResourceUnavailable);
                     }
                     Socket::Online { .. } => {}
                 }
@@ -188,8 +187,8 @@ impl Modem {
         self.format().final_result(&mut self.out, Final::Ok);
     }
 
-    fn param_int_socket(&self, name: &str, socket: u8) -> i64 {
-        match self.param(name, Some(socket)) {
+    fn param_int_socket(&self, param: &Parameter, socket: u8) -> i64 {
+        match self.param(param, Some(socket)) {
             Value::Int(n) => n,
             _ => 0,
         }

@@ -9,7 +9,9 @@
 
 use std::fmt;
 
-use crate::scenario::Basis;
+use super::codes::StackError;
+use super::command::Arg;
+use super::Provenance;
 
 /// What values a parameter accepts (the manual's "Values:" paragraph).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,24 +131,48 @@ pub struct Parameter {
     /// Manual page of its definition.
     pub page: u16,
     /// Whether the domain/default is read in the manual or inferred.
-    pub basis: Basis,
+    pub basis: Provenance,
 }
 
-const M: Basis = Basis::Manual;
-const I: Basis = Basis::Inferred;
+const M: Provenance = Provenance::Manual;
+const I: Provenance = Provenance::Inferred;
 
-macro_rules! p {
-    ($name:literal, $domain:expr, $default:expr, [$($g:expr),*], $page:literal, $basis:expr) => {
-        Parameter { name: $name, domain: $domain, default: $default, groups: &[$($g),*], per_socket: false,
-            secret: false, page: $page, basis: $basis }
-    };
-    ($name:literal, $domain:expr, $default:expr, [$($g:expr),*], $page:literal, $basis:expr, secret) => {
-        Parameter { name: $name, domain: $domain, default: $default, groups: &[$($g),*], per_socket: false,
-            secret: true, page: $page, basis: $basis }
-    };
-    ($name:literal, $domain:expr, $default:expr, [$($g:expr),*], $page:literal, $basis:expr, socket) => {
-        Parameter { name: $name, domain: $domain, default: $default, groups: &[$($g),*], per_socket: true,
-            secret: false, page: $page, basis: $basis }
+impl Parameter {
+    const fn new(
+        name: &'static str,
+        domain: Domain,
+        default: Initial,
+        groups: &'static [Group],
+        page: u16,
+        basis: Provenance,
+    ) -> Parameter {
+        Parameter { name, domain, default, groups, per_socket: false, secret: false, page, basis }
+    }
+
+    /// The display commands print it in clear: transcripts redact it.
+    const fn secret(mut self) -> Parameter {
+        self.secret = true;
+        self
+    }
+
+    /// Chapter 5: one value per socket id.
+    const fn socket(mut self) -> Parameter {
+        self.per_socket = true;
+        self
+    }
+}
+
+/// The table as typed handles: `pub static NAME: Parameter` for each row,
+/// and [`TABLE`] listing them all in the manual's order.
+macro_rules! table {
+    ($($(#[$doc:meta])* $ident:ident: $domain:expr, $default:expr, [$($g:expr),*], $page:literal, $basis:expr $(, $flag:ident)?;)*) => {
+        $(
+            $(#[$doc])*
+            pub static $ident: Parameter =
+                Parameter::new(stringify!($ident), $domain, $default, &[$($g),*], $page, $basis)$(.$flag())?;
+        )*
+        /// Every AT# parameter of chapters 2 to 7, in the manual's order.
+        pub static TABLE: &[&Parameter] = &[$(&$ident),*];
     };
 }
 
@@ -156,104 +182,112 @@ use Initial as D;
 
 const TXDELAY: Domain = Ranges { ranges: &[(0, 32760)], step: 20 };
 
-/// Every AT# parameter of chapters 2 to 7, in the manual's order.
-///
-/// Readings chosen where the manual contradicts itself (each is also written
-/// in the scenario that tests it):
-/// - REDIALDELAY (p.8): "between 5 and 14 inclusive" yet "if configured to
-///   zero … immediately": both 0 and 5..14 are accepted.
-/// - PPPMODE (p.9): "between 0 and 4" lists 1-4 and 9; rev C "removed value 0":
-///   accepts 1, 2, 3, 4, 9.
-/// - GPRSMODE (p.11) names #VGPRS as its display, but the #VGPRS example
-///   (p.16) omits it and the #VPHY example shows it: it is displayed by #VPHY.
-/// - UDPPORT (p.34): "default is 0" but "0 is illegal": 0 is the default and
-///   cannot be set.
-/// - DLEMODE (p.30): the default is printed without a value; 1 is chosen
-///   (inferred: the examples of p.48 close sockets with ETX).
-/// - FTP parameters (p.26-27) were not recovered: domains inferred.
-pub const TABLE: &[Parameter] = &[
+// Readings chosen where the manual contradicts itself (each is also written
+// in the scenario that tests it):
+// - REDIALDELAY (p.8): "between 5 and 14 inclusive" yet "if configured to
+//   zero … immediately": both 0 and 5..14 are accepted.
+// - PPPMODE (p.9): "between 0 and 4" lists 1-4 and 9; rev C "removed value 0":
+//   accepts 1, 2, 3, 4, 9.
+// - GPRSMODE (p.11) names #VGPRS as its display, but the #VGPRS example
+//   (p.16) omits it and the #VPHY example shows it: it is displayed by #VPHY.
+// - UDPPORT (p.34): "default is 0" but "0 is illegal": 0 is the default and
+//   cannot be set.
+// - DLEMODE (p.30): the default is printed without a value; 1 is chosen
+//   (inferred: the examples of p.48 close sockets with ETX).
+// - FTP parameters (p.26-27) were not recovered: domains inferred.
+table! {
     // Chapter 2 - Dialing services (p.7-11)
-    p!("ANSWERMODE", Enum(&[0, 1, 2, 3]), D::Int(0), [Phy], 7, M),
-    p!("CALLBACKTIMER", Ranges { ranges: &[(2, 255)], step: 1 }, D::Int(2), [Phy], 7, M),
-    p!("CALLSCREENNUM", ScreenNumber, D::Text("0"), [Phy], 7, M),
-    p!("REDIALCOUNT", Ranges { ranges: &[(0, 14)], step: 1 }, D::Int(5), [Phy], 8, M),
-    p!("REDIALDELAY", Ranges { ranges: &[(0, 0), (5, 14)], step: 1 }, D::Int(5), [Phy], 8, M),
-    p!("PHYTIMEOUT", Ranges { ranges: &[(1, 255)], step: 1 }, D::Int(15), [Phy], 8, M),
-    p!("RINGCOUNT", Ranges { ranges: &[(0, 15)], step: 1 }, D::Int(0), [Phy], 8, M),
-    p!("DIALN1", Phone, D::None, [Phy], 8, M),
-    p!("DIALN2", Phone, D::None, [Phy], 9, M),
-    p!("DIALSELECT", Enum(&[1, 2]), D::Int(1), [Phy], 9, M),
-    p!("ISPPW", Text { max: 64 }, D::None, [Ppp], 9, M, secret),
-    p!("ISPUN", Text { max: 64 }, D::None, [Ppp], 9, M),
-    p!("PPPMODE", Enum(&[1, 2, 3, 4, 9]), D::Int(1), [Ppp], 9, M),
-    p!("PPPMYIP", Ipv4, D::Text("0.0.0.0"), [Ppp], 10, M),
-    p!("PPPPEERIP", Ipv4, D::Text("0.0.0.0"), [Ppp], 10, M),
-    p!("PPPSERVUN", Text { max: 64 }, D::None, [Ppp], 10, M),
-    p!("PPPSERVPW", Text { max: 64 }, D::None, [Ppp], 10, M, secret),
-    p!("APNPW", Text { max: 120 }, D::None, [Gprs], 10, M, secret),
-    p!("APNSERV", Text { max: 120 }, D::None, [Gprs], 11, M),
-    p!("APNUN", Text { max: 120 }, D::None, [Gprs], 11, M),
-    p!("GPRSCID", Ranges { ranges: &[(1, 4)], step: 1 }, D::Int(1), [Gprs], 11, M),
-    p!("GPRSMODE", Enum(&[0, 1]), D::Int(1), [Phy], 11, M),
+    ANSWERMODE: Enum(&[0, 1, 2, 3]), D::Int(0), [Phy], 7, M;
+    CALLBACKTIMER: Ranges { ranges: &[(2, 255)], step: 1 }, D::Int(2), [Phy], 7, M;
+    CALLSCREENNUM: ScreenNumber, D::Text("0"), [Phy], 7, M;
+    REDIALCOUNT: Ranges { ranges: &[(0, 14)], step: 1 }, D::Int(5), [Phy], 8, M;
+    REDIALDELAY: Ranges { ranges: &[(0, 0), (5, 14)], step: 1 }, D::Int(5), [Phy], 8, M;
+    PHYTIMEOUT: Ranges { ranges: &[(1, 255)], step: 1 }, D::Int(15), [Phy], 8, M;
+    RINGCOUNT: Ranges { ranges: &[(0, 15)], step: 1 }, D::Int(0), [Phy], 8, M;
+    DIALN1: Phone, D::None, [Phy], 8, M;
+    DIALN2: Phone, D::None, [Phy], 9, M;
+    DIALSELECT: Enum(&[1, 2]), D::Int(1), [Phy], 9, M;
+    ISPPW: Text { max: 64 }, D::None, [Ppp], 9, M, secret;
+    ISPUN: Text { max: 64 }, D::None, [Ppp], 9, M;
+    PPPMODE: Enum(&[1, 2, 3, 4, 9]), D::Int(1), [Ppp], 9, M;
+    PPPMYIP: Ipv4, D::Text("0.0.0.0"), [Ppp], 10, M;
+    PPPPEERIP: Ipv4, D::Text("0.0.0.0"), [Ppp], 10, M;
+    PPPSERVUN: Text { max: 64 }, D::None, [Ppp], 10, M;
+    PPPSERVPW: Text { max: 64 }, D::None, [Ppp], 10, M, secret;
+    APNPW: Text { max: 120 }, D::None, [Gprs], 10, M, secret;
+    APNSERV: Text { max: 120 }, D::None, [Gprs], 11, M;
+    APNUN: Text { max: 120 }, D::None, [Gprs], 11, M;
+    GPRSCID: Ranges { ranges: &[(1, 4)], step: 1 }, D::Int(1), [Gprs], 11, M;
+    GPRSMODE: Enum(&[0, 1]), D::Int(1), [Phy], 11, M;
     // Chapter 3 - SMTP/POP3 e-mail services (p.17-21)
-    p!("SENDERNAME", Text { max: 120 }, D::None, [Smtp], 17, M),
-    p!("SENDERADDR", Text { max: 120 }, D::None, [Smtp], 17, M),
-    p!("CCREC1", Text { max: 120 }, D::None, [Mail(1)], 17, M),
-    p!("CCREC2", Text { max: 120 }, D::None, [Mail(2)], 17, M),
-    p!("CCREC3", Text { max: 120 }, D::None, [Mail(3)], 17, M),
-    p!("DOMAIN", Text { max: 120 }, D::None, [Smtp], 17, M),
-    p!("REC1", Text { max: 120 }, D::None, [Mail(1)], 18, M),
-    p!("REC2", Text { max: 120 }, D::None, [Mail(2)], 18, M),
-    p!("REC3", Text { max: 120 }, D::None, [Mail(3)], 18, M),
-    p!("SUBJ1", Text { max: 120 }, D::None, [Mail(1)], 18, M),
-    p!("SUBJ2", Text { max: 120 }, D::None, [Mail(2)], 18, M),
-    p!("SUBJ3", Text { max: 120 }, D::None, [Mail(3)], 18, M),
-    p!("BODY1", Text { max: 120 }, D::None, [], 18, M),
-    p!("BODY2", Text { max: 120 }, D::None, [], 18, M),
-    p!("BODY3", Text { max: 120 }, D::None, [], 18, M),
-    p!("POP3HEADERMODE", Enum(&[0, 1]), D::Int(1), [Pop3], 19, M),
-    p!("POP3PORT", Port { zero: true }, D::Int(110), [Pop3], 19, M),
-    p!("POP3PW", Text { max: 64 }, D::None, [Pop3], 19, M, secret),
-    p!("POP3SERV", Host { max: 120 }, D::None, [Pop3], 19, M),
-    p!("POP3UN", Text { max: 64 }, D::None, [Pop3], 19, M),
-    p!("SMTPPORT", Port { zero: true }, D::Int(25), [Smtp], 20, M),
-    p!("SMTPPW", Text { max: 64 }, D::None, [Smtp], 20, M, secret),
-    p!("SMTPSERV", Host { max: 120 }, D::None, [Smtp], 20, M),
-    p!("SMTPUN", Text { max: 64 }, D::None, [Smtp], 20, M),
-    p!("DNSSERV1", Ipv4, D::Text("0.0.0.0"), [Dns], 20, M),
-    p!("DNSSERV2", Ipv4, D::Text("0.0.0.0"), [Dns], 21, M),
+    SENDERNAME: Text { max: 120 }, D::None, [Smtp], 17, M;
+    SENDERADDR: Text { max: 120 }, D::None, [Smtp], 17, M;
+    CCREC1: Text { max: 120 }, D::None, [Mail(1)], 17, M;
+    CCREC2: Text { max: 120 }, D::None, [Mail(2)], 17, M;
+    CCREC3: Text { max: 120 }, D::None, [Mail(3)], 17, M;
+    DOMAIN: Text { max: 120 }, D::None, [Smtp], 17, M;
+    REC1: Text { max: 120 }, D::None, [Mail(1)], 18, M;
+    REC2: Text { max: 120 }, D::None, [Mail(2)], 18, M;
+    REC3: Text { max: 120 }, D::None, [Mail(3)], 18, M;
+    SUBJ1: Text { max: 120 }, D::None, [Mail(1)], 18, M;
+    SUBJ2: Text { max: 120 }, D::None, [Mail(2)], 18, M;
+    SUBJ3: Text { max: 120 }, D::None, [Mail(3)], 18, M;
+    BODY1: Text { max: 120 }, D::None, [], 18, M;
+    BODY2: Text { max: 120 }, D::None, [], 18, M;
+    BODY3: Text { max: 120 }, D::None, [], 18, M;
+    POP3HEADERMODE: Enum(&[0, 1]), D::Int(1), [Pop3], 19, M;
+    POP3PORT: Port { zero: true }, D::Int(110), [Pop3], 19, M;
+    POP3PW: Text { max: 64 }, D::None, [Pop3], 19, M, secret;
+    POP3SERV: Host { max: 120 }, D::None, [Pop3], 19, M;
+    POP3UN: Text { max: 64 }, D::None, [Pop3], 19, M;
+    SMTPPORT: Port { zero: true }, D::Int(25), [Smtp], 20, M;
+    SMTPPW: Text { max: 64 }, D::None, [Smtp], 20, M, secret;
+    SMTPSERV: Host { max: 120 }, D::None, [Smtp], 20, M;
+    SMTPUN: Text { max: 64 }, D::None, [Smtp], 20, M;
+    DNSSERV1: Ipv4, D::Text("0.0.0.0"), [Dns], 20, M;
+    DNSSERV2: Ipv4, D::Text("0.0.0.0"), [Dns], 21, M;
     // Chapter 4 - FTP services (p.26-27, not recovered: inferred)
-    p!("FTPPORT", Port { zero: true }, D::Int(21), [Ftp], 26, I),
-    p!("FTPMODE", Enum(&[0, 1]), D::Int(0), [Ftp], 26, I),
-    p!("FTPTYPE", Letter(&["A", "I"]), D::Text("I"), [Ftp], 26, I),
-    p!("FTPSERV", Host { max: 120 }, D::None, [Ftp], 26, I),
-    p!("FTPUN", Text { max: 64 }, D::None, [Ftp], 27, I),
-    p!("FTPPW", Text { max: 64 }, D::None, [Ftp], 27, I, secret),
-    p!("FTPGETFILENAME", Text { max: 120 }, D::None, [Ftp], 27, I),
-    p!("FTPGETPATH", Text { max: 120 }, D::None, [Ftp], 27, I),
-    p!("FTPPUTFILENAME", Text { max: 120 }, D::None, [Ftp], 27, I),
-    p!("FTPPUTPATH", Text { max: 120 }, D::None, [Ftp], 27, I),
+    FTPPORT: Port { zero: true }, D::Int(21), [Ftp], 26, I;
+    FTPMODE: Enum(&[0, 1]), D::Int(0), [Ftp], 26, I;
+    FTPTYPE: Letter(&["A", "I"]), D::Text("I"), [Ftp], 26, I;
+    FTPSERV: Host { max: 120 }, D::None, [Ftp], 26, I;
+    FTPUN: Text { max: 64 }, D::None, [Ftp], 27, I;
+    FTPPW: Text { max: 64 }, D::None, [Ftp], 27, I, secret;
+    FTPGETFILENAME: Text { max: 120 }, D::None, [Ftp], 27, I;
+    FTPGETPATH: Text { max: 120 }, D::None, [Ftp], 27, I;
+    FTPPUTFILENAME: Text { max: 120 }, D::None, [Ftp], 27, I;
+    FTPPUTPATH: Text { max: 120 }, D::None, [Ftp], 27, I;
     // Chapter 5 - TCP socket services (p.30-31), one value per socket id {1,2}
-    p!("DLEMODE", Enum(&[0, 1]), D::Int(1), [Tcp], 30, M, socket),
-    p!("TCPPORT", Port { zero: true }, D::Int(0), [Tcp], 30, M, socket),
-    p!("TCPSERV", Host { max: 120 }, D::None, [Tcp], 30, M, socket),
-    p!("TCPTXDELAY", TXDELAY, D::Int(100), [Tcp], 31, M, socket),
+    DLEMODE: Enum(&[0, 1]), D::Int(1), [Tcp], 30, M, socket;
+    TCPPORT: Port { zero: true }, D::Int(0), [Tcp], 30, M, socket;
+    TCPSERV: Host { max: 120 }, D::None, [Tcp], 30, M, socket;
+    TCPTXDELAY: TXDELAY, D::Int(100), [Tcp], 31, M, socket;
     // Chapter 6 - UDP socket services (p.34)
-    p!("UDPPORT", Port { zero: false }, D::Int(0), [Udp], 34, M),
-    p!("UDPSERV", Host { max: 120 }, D::None, [Udp], 34, M),
-    p!("UDPTXDELAY", TXDELAY, D::Int(100), [Udp], 34, M),
+    UDPPORT: Port { zero: false }, D::Int(0), [Udp], 34, M;
+    UDPSERV: Host { max: 120 }, D::None, [Udp], 34, M;
+    UDPTXDELAY: TXDELAY, D::Int(100), [Udp], 34, M;
     // Chapter 7 - PING services (p.37)
-    p!("PINGDELAY", Ranges { ranges: &[(1, 255)], step: 1 }, D::Int(1), [Ping], 37, M),
-    p!("PINGNUM", Ranges { ranges: &[(1, 255)], step: 1 }, D::Int(4), [Ping], 37, M),
-    p!("PINGREMOTE", Host { max: 120 }, D::None, [Ping], 37, M),
-];
+    PINGDELAY: Ranges { ranges: &[(1, 255)], step: 1 }, D::Int(1), [Ping], 37, M;
+    PINGNUM: Ranges { ranges: &[(1, 255)], step: 1 }, D::Int(4), [Ping], 37, M;
+    PINGREMOTE: Host { max: 120 }, D::None, [Ping], 37, M;
+}
 
 /// Socket ids of chapter 5 (rev C: "one more socket", ids {1,2}).
 pub const SOCKETS: [u8; 2] = [1, 2];
 
 /// Look a parameter up by mnemonic (case-insensitive, p.53).
 pub fn find(name: &str) -> Option<&'static Parameter> {
-    TABLE.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    TABLE.iter().copied().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// `BODYi` (p.18), `i` in 1..=3.
+pub fn body(i: u8) -> Option<&'static Parameter> {
+    [&BODY1, &BODY2, &BODY3].get(usize::from(i).checked_sub(1)?).copied()
+}
+
+/// `RECi` (p.18), `i` in 1..=3.
+pub fn rec(i: u8) -> Option<&'static Parameter> {
+    [&REC1, &REC2, &REC3].get(usize::from(i).checked_sub(1)?).copied()
 }
 
 /// Whether the value of this parameter is a secret (transcripts redact it).
@@ -264,46 +298,60 @@ pub fn is_secret(name: &str) -> bool {
 /// The order of each display command, as in the manual's display examples
 /// (p.15-16, 24, 38) or, where the page was not recovered, alphabetical like
 /// the recovered ones.
-pub fn display_order(group: Group) -> Vec<&'static str> {
+pub fn display_order(group: Group) -> &'static [&'static Parameter] {
     match group {
-        Phy => vec![
-            "ANSWERMODE",
-            "CALLBACKTIMER",
-            "CALLSCREENNUM",
-            "DIALN1",
-            "DIALN2",
-            "DIALSELECT",
-            "GPRSMODE",
-            "PHYTIMEOUT",
-            "REDIALCOUNT",
-            "REDIALDELAY",
-            "RINGCOUNT",
-        ],
-        Ppp => vec!["ISPUN", "ISPPW", "PPPMODE", "PPPMYIP", "PPPPEERIP", "PPPSERVUN", "PPPSERVPW"],
-        Gprs => vec!["GPRSCID", "APNPW", "APNSERV", "APNUN"],
-        Smtp => vec!["DOMAIN", "SENDERADDR", "SENDERNAME", "SMTPPORT", "SMTPPW", "SMTPSERV", "SMTPUN"],
-        Pop3 => vec!["POP3HEADERMODE", "POP3PORT", "POP3PW", "POP3SERV", "POP3UN"],
-        Mail(1) => vec!["REC1", "CCREC1", "SUBJ1"],
-        Mail(2) => vec!["REC2", "CCREC2", "SUBJ2"],
-        Mail(_) => vec!["REC3", "CCREC3", "SUBJ3"],
-        Dns => vec!["DNSSERV1", "DNSSERV2"],
-        Ftp => vec![
-            "FTPGETFILENAME",
-            "FTPGETPATH",
-            "FTPMODE",
-            "FTPPORT",
-            "FTPPUTFILENAME",
-            "FTPPUTPATH",
-            "FTPPW",
-            "FTPSERV",
-            "FTPTYPE",
-            "FTPUN",
-        ],
-        Tcp => vec!["DLEMODE", "TCPPORT", "TCPSERV", "TCPTXDELAY"],
-        Udp => vec!["UDPPORT", "UDPSERV", "UDPTXDELAY"],
-        Ping => vec!["PINGDELAY", "PINGNUM", "PINGREMOTE"],
+        Phy => ORDER_PHY,
+        Ppp => ORDER_PPP,
+        Gprs => ORDER_GPRS,
+        Smtp => ORDER_SMTP,
+        Pop3 => ORDER_POP3,
+        Mail(1) => ORDER_MAIL1,
+        Mail(2) => ORDER_MAIL2,
+        Mail(_) => ORDER_MAIL3,
+        Dns => ORDER_DNS,
+        Ftp => ORDER_FTP,
+        Tcp => ORDER_TCP,
+        Udp => ORDER_UDP,
+        Ping => ORDER_PING,
     }
 }
+
+static ORDER_PHY: &[&Parameter] = &[
+    &ANSWERMODE,
+    &CALLBACKTIMER,
+    &CALLSCREENNUM,
+    &DIALN1,
+    &DIALN2,
+    &DIALSELECT,
+    &GPRSMODE,
+    &PHYTIMEOUT,
+    &REDIALCOUNT,
+    &REDIALDELAY,
+    &RINGCOUNT,
+];
+static ORDER_PPP: &[&Parameter] = &[&ISPUN, &ISPPW, &PPPMODE, &PPPMYIP, &PPPPEERIP, &PPPSERVUN, &PPPSERVPW];
+static ORDER_GPRS: &[&Parameter] = &[&GPRSCID, &APNPW, &APNSERV, &APNUN];
+static ORDER_SMTP: &[&Parameter] = &[&DOMAIN, &SENDERADDR, &SENDERNAME, &SMTPPORT, &SMTPPW, &SMTPSERV, &SMTPUN];
+static ORDER_POP3: &[&Parameter] = &[&POP3HEADERMODE, &POP3PORT, &POP3PW, &POP3SERV, &POP3UN];
+static ORDER_MAIL1: &[&Parameter] = &[&REC1, &CCREC1, &SUBJ1];
+static ORDER_MAIL2: &[&Parameter] = &[&REC2, &CCREC2, &SUBJ2];
+static ORDER_MAIL3: &[&Parameter] = &[&REC3, &CCREC3, &SUBJ3];
+static ORDER_DNS: &[&Parameter] = &[&DNSSERV1, &DNSSERV2];
+static ORDER_FTP: &[&Parameter] = &[
+    &FTPGETFILENAME,
+    &FTPGETPATH,
+    &FTPMODE,
+    &FTPPORT,
+    &FTPPUTFILENAME,
+    &FTPPUTPATH,
+    &FTPPW,
+    &FTPSERV,
+    &FTPTYPE,
+    &FTPUN,
+];
+static ORDER_TCP: &[&Parameter] = &[&DLEMODE, &TCPPORT, &TCPSERV, &TCPTXDELAY];
+static ORDER_UDP: &[&Parameter] = &[&UDPPORT, &UDPSERV, &UDPTXDELAY];
+static ORDER_PING: &[&Parameter] = &[&PINGDELAY, &PINGNUM, &PINGREMOTE];
 
 /// Why a set was refused; maps to a chapter 9 error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,68 +366,13 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(self) -> u32 {
+    /// The `#CME ERROR` the unit answers.
+    pub fn error(self) -> StackError {
         match self {
-            Refusal::BadValue => 34882,
-            Refusal::TooLong => 34881,
-            Refusal::Syntax => 34819,
+            Refusal::BadValue => StackError::BadArgumentValue,
+            Refusal::TooLong => StackError::CommandTooLong,
+            Refusal::Syntax => StackError::SyntaxError,
         }
-    }
-}
-
-/// The argument as written after `=`: quoted or bare. Numbers are accepted
-/// with or without quotes (p.48 and real-device drivers quote them; p.53 says
-/// they go unquoted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arg {
-    pub text: String,
-    pub quoted: bool,
-}
-
-/// Split an argument list on commas outside quotes, removing quotes.
-pub fn split_args(s: &str) -> Result<Vec<Arg>, Refusal> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut in_quotes = false;
-    let mut after_quote = false;
-    for c in s.chars() {
-        match c {
-            '"' if in_quotes => {
-                in_quotes = false;
-                after_quote = true;
-            }
-            '"' if cur.trim().is_empty() && !after_quote => {
-                cur.clear();
-                in_quotes = true;
-                quoted = true;
-            }
-            ',' if !in_quotes => {
-                args.push(Arg { text: finish(&cur, quoted), quoted });
-                cur.clear();
-                quoted = false;
-                after_quote = false;
-            }
-            _ if after_quote => {
-                if !c.is_whitespace() {
-                    return Err(Refusal::Syntax);
-                }
-            }
-            _ => cur.push(c),
-        }
-    }
-    if in_quotes {
-        return Err(Refusal::Syntax);
-    }
-    args.push(Arg { text: finish(&cur, quoted), quoted });
-    Ok(args)
-}
-
-fn finish(s: &str, quoted: bool) -> String {
-    if quoted {
-        s.to_string()
-    } else {
-        s.trim().to_string()
     }
 }
 
@@ -502,7 +495,7 @@ mod tests {
     use rstest::rstest;
 
     fn arg(s: &str) -> Arg {
-        split_args(s).unwrap().remove(0)
+        crate::at::command::split_args(s).unwrap().remove(0)
     }
 
     #[rstest]
@@ -544,24 +537,64 @@ mod tests {
     fn every_grouped_parameter_is_displayed_and_every_displayed_one_exists() {
         for p in TABLE {
             for g in p.groups {
-                assert!(display_order(*g).contains(&p.name), "{} missing from {g:?}", p.name);
+                assert!(display_order(*g).iter().any(|d| d.name == p.name), "{} missing from {g:?}", p.name);
             }
         }
         for g in [Phy, Ppp, Gprs, Smtp, Pop3, Mail(1), Mail(2), Mail(3), Dns, Ftp, Tcp, Udp, Ping] {
-            for name in display_order(g) {
-                assert!(find(name).is_some_and(|p| p.groups.contains(&g)), "{name} in {g:?}");
+            for p in display_order(g) {
+                assert!(p.groups.contains(&g), "{} in {g:?}", p.name);
+            }
+        }
+    }
+
+    /// The table and the manual index agree: every row has its `param.X`
+    /// entry with the same page, and every `param.*` entry of the manual is
+    /// a row.
+    #[test]
+    fn the_table_is_the_manual_index() {
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            id: String,
+            page: Option<u16>,
+            basis: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Index {
+            entries: Vec<Entry>,
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/manual-index.yaml");
+        let index: Index = yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let params: Vec<&Entry> = index.entries.iter().filter(|e| e.id.starts_with("param.")).collect();
+        for p in TABLE {
+            let entry = params.iter().find(|e| e.id == format!("param.{}", p.name));
+            let entry = entry.unwrap_or_else(|| panic!("param.{} is not in the manual index", p.name));
+            assert_eq!(entry.page, Some(p.page), "page of {}", p.name);
+            if p.basis == Provenance::Inferred {
+                assert_eq!(entry.basis, "inferred", "basis of {}", p.name);
+            }
+        }
+        for e in params {
+            let name = &e.id["param.".len()..];
+            // RECiADD (p.18) is the multi-line entry of the RECi row.
+            let row = name.strip_suffix("ADD").filter(|r| r.starts_with("REC")).unwrap_or(name);
+            if e.basis == Provenance::RealDevice.as_str() {
+                // Seen only in driver code (SMTPAUTH): not a parameter of
+                // S000333D, the unit answers it as an unknown command.
+                assert!(find(row).is_none(), "{} is not in the manual but in the table", e.id);
+            } else {
+                assert!(find(row).is_some(), "{} is not in the table", e.id);
             }
         }
     }
 
     #[test]
-    fn quotes_split() {
-        assert_eq!(
-            split_args("1,\"23\"").unwrap(),
-            vec![Arg { text: "1".into(), quoted: false }, Arg { text: "23".into(), quoted: true }]
-        );
-        assert_eq!(split_args("\"a,b\"").unwrap().len(), 1);
-        assert_eq!(split_args("\"abc").unwrap_err(), Refusal::Syntax);
-        assert_eq!(split_args("\"a\"b").unwrap_err(), Refusal::Syntax);
+    fn handles_are_their_rows() {
+        assert_eq!(GPRSMODE.name, "GPRSMODE");
+        assert!(ISPPW.secret && !ISPUN.secret);
+        assert!(TCPPORT.per_socket);
+        assert_eq!(body(2).map(|p| p.name), Some("BODY2"));
+        assert_eq!(rec(3).map(|p| p.name), Some("REC3"));
+        assert!(body(0).is_none() && rec(4).is_none());
+        assert!(std::ptr::eq(find("gprsmode").unwrap(), &GPRSMODE));
     }
 }

@@ -1,0 +1,221 @@
+//! Error codes: chapter 9's `#CME ERROR` table of the IP stack (p.42, the
+//! rest of the table on p.43 was not recovered) and the 3GPP TS 27.007 §9.2
+//! `+CME ERROR` codes the GSM core reports.
+//!
+//! Each code is one variant; its number, its description as printed and
+//! where it was read live in [`StackError::info`], so no number is written
+//! anywhere else.
+
+/// Where a code was read (the digest's source tags, or the local pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The chapter 9 table of the manual (digest tag `[D]`).
+    Digest,
+    /// The one-page library extract of chapter 9 (digest tag `[1lib]`).
+    OneLib,
+    /// The response tables of the local pages 1-24 (PDF text).
+    Local,
+    /// The manual's revision history (rev B/C/D).
+    Revision,
+    /// Public driver code only (digest tag `[code]`), not the manual.
+    Code,
+}
+
+impl Source {
+    /// The digest's tag for this source.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Source::Digest => "[D]",
+            Source::OneLib => "[1lib]",
+            Source::Local => "[local]",
+            Source::Revision => "[rev]",
+            Source::Code => "[code]",
+        }
+    }
+}
+
+/// What the table says about one code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    pub code: u32,
+    /// As printed (typos kept: "Command to long").
+    pub description: &'static str,
+    /// The printed page where the code is listed, if recovered.
+    pub page: Option<u16>,
+    pub source: Source,
+}
+
+macro_rules! stack_errors {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $page:expr, $source:ident, $text:literal;)*) => {
+        /// A `#CME ERROR: <code>` of the IP stack (ch. 9, p.42).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum StackError {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl StackError {
+            /// Every code, in the order of the table.
+            pub const ALL: &'static [StackError] = &[$(StackError::$variant),*];
+
+            pub fn info(self) -> CodeInfo {
+                match self {
+                    $(StackError::$variant => CodeInfo {
+                        code: $code,
+                        description: $text,
+                        page: $page,
+                        source: Source::$source,
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+stack_errors! {
+    UnknownCommand = 34817, Some(42), Digest, "Bad command : Unknown command";
+    SyntaxError = 34819, Some(42), Digest, "Bad command : Syntax error";
+    EepromWriteFailed = 34824, Some(42), Digest, "Bad command : EEPROM write failed";
+    /// Printed "Command to long" (sic); also used for a string over its limit.
+    CommandTooLong = 34881, Some(42), Digest, "Bad command : Command to long";
+    BadArgumentValue = 34882, Some(42), Digest, "Bad command : Bad command argument value";
+    AlreadyRunning = 35840, Some(42), Digest, "Physical layer : Modem is already running";
+    GprsSessionLost = 35841, Some(42), Digest, "Physical layer : GPRS session lost";
+    InactivityTimeout = 35862, Some(42), Digest, "Physical layer : Timeout, no activity on network connection";
+    NotAttached = 35865, Some(42), Digest, "Physical layer : Module is not attached to the network";
+    InvalidActivationEvent = 35866, Some(42), Digest, "Physical layer : Invalid event during activation process";
+    NotActive = 35867, Some(42), OneLib, "Physical layer : Physical layer connection is currently not active";
+    /// Driver code (`[code]`) calls it "Check APN".
+    GprsAborted = 35868, Some(42), OneLib, "Physical layer : GPRS connection aborted";
+    InvalidCallType = 35869, Some(42), OneLib, "Physical layer : Invalid incoming call type";
+    CliNotProvided = 35870, Some(42), OneLib, "Physical layer : Incoming call CLI not provided";
+    ResourceUnavailable = 36872, Some(42), OneLib,
+        "IP Connectivity library internal error : internal resource unavailable.";
+    BadConfiguration = 36929, Some(42), OneLib, "IP Connectivity library : Bad parameter configuration attempt";
+    /// The printed text is cut after "(clie".
+    PppFailed = 37120, Some(42), OneLib, "IP Connectivity library : PPP negotiation failed (clie";
+    /// Listed only in the `#CONNECTIONSTART` table (p.14) as a PPP failure.
+    PppFailed37121 = 37121, Some(14), Local, "The PPP negotiation has failed (check ISPUN, ISPPW, PPPMODE)";
+    /// Listed only in the `#CONNECTIONSTART` table (p.14) as a PPP failure.
+    PppFailed28980 = 28980, Some(14), Local, "The PPP negotiation has failed (check ISPUN, ISPPW, PPPMODE)";
+    /// Listed only in the `#CONNECTIONSTART` table (p.14) as a PPP failure.
+    PppFailed28981 = 28981, Some(14), Local, "The PPP negotiation has failed (check ISPUN, ISPPW, PPPMODE)";
+    ServiceRunning = 37123, None, Revision, "IP Connectivity library: Service is running. Unable to set parameter";
+    /// App. B p.68, in context rather than the table.
+    SmtpTimeout = 37964, Some(68), Digest, "No answer from the SMTP server after 3 minutes; sending is aborted";
+    ClosedByPeer = 37966, None, Code, "Session closed by peer";
+    TcpOpenFailed = 38016, None, Code, "TCP open failed";
+    /// Every service's command table.
+    NotResolved = 38027, None, Digest, "The server name could not be resolved (DNS)";
+    OpenGprsFailed = 49155, None, Code, "Open GPRS session request failed";
+}
+
+impl StackError {
+    pub fn code(self) -> u32 {
+        self.info().code
+    }
+
+    pub fn from_code(code: u32) -> Option<StackError> {
+        StackError::ALL.iter().copied().find(|e| e.code() == code)
+    }
+
+    /// The PPP failures `#CONNECTIONSTART` may answer (p.14: "only one
+    /// response at a time").
+    pub const PPP_FAILURES: &'static [StackError] =
+        &[StackError::PppFailed, StackError::PppFailed37121, StackError::PppFailed28980, StackError::PppFailed28981];
+}
+
+/// A `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2), the ones
+/// the emulated core reports and public driver code handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmeError {
+    OperationNotAllowed,
+    SimNotInserted,
+    SimPinRequired,
+    SimPukRequired,
+    SimFailure,
+    IncorrectPassword,
+    NoNetworkService,
+    /// Wavecom: "operation in progress" (drivers retry).
+    InProgress,
+}
+
+impl CmeError {
+    pub const ALL: &'static [CmeError] = &[
+        CmeError::OperationNotAllowed,
+        CmeError::SimNotInserted,
+        CmeError::SimPinRequired,
+        CmeError::SimPukRequired,
+        CmeError::SimFailure,
+        CmeError::IncorrectPassword,
+        CmeError::NoNetworkService,
+        CmeError::InProgress,
+    ];
+
+    pub fn code(self) -> u32 {
+        match self {
+            CmeError::OperationNotAllowed => 3,
+            CmeError::SimNotInserted => 10,
+            CmeError::SimPinRequired => 11,
+            CmeError::SimPukRequired => 12,
+            CmeError::SimFailure => 13,
+            CmeError::IncorrectPassword => 16,
+            CmeError::NoNetworkService => 30,
+            CmeError::InProgress => 515,
+        }
+    }
+
+    /// 27.007's wording.
+    pub fn description(self) -> &'static str {
+        match self {
+            CmeError::OperationNotAllowed => "operation not allowed",
+            CmeError::SimNotInserted => "SIM not inserted",
+            CmeError::SimPinRequired => "SIM PIN required",
+            CmeError::SimPukRequired => "SIM PUK required",
+            CmeError::SimFailure => "SIM failure",
+            CmeError::IncorrectPassword => "incorrect password",
+            CmeError::NoNetworkService => "no network service",
+            CmeError::InProgress => "operation in progress",
+        }
+    }
+
+    pub fn from_code(code: u32) -> Option<CmeError> {
+        CmeError::ALL.iter().copied().find(|e| e.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = HashSet::new();
+        for e in StackError::ALL {
+            assert!(seen.insert(e.code()), "{e:?}: duplicate {}", e.code());
+            assert_eq!(StackError::from_code(e.code()), Some(*e));
+            assert!(!e.info().description.is_empty());
+        }
+        for e in CmeError::ALL {
+            assert_eq!(CmeError::from_code(e.code()), Some(*e));
+        }
+        assert_eq!(StackError::from_code(1), None);
+    }
+
+    /// Every code of the table has its `error.<code>` entry in the manual
+    /// index, and the reverse (the index is the coverage checklist).
+    #[test]
+    fn every_code_is_in_the_manual_index() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/manual-index.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let ids: HashSet<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("- id: error.")).collect();
+        for e in StackError::ALL {
+            assert!(ids.contains(e.code().to_string().as_str()), "error.{} is not in the index", e.code());
+        }
+        for e in
+            CmeError::ALL.iter().filter(|e| **e != CmeError::IncorrectPassword && **e != CmeError::NoNetworkService)
+        {
+            assert!(ids.contains(format!("cme-{}", e.code()).as_str()), "error.cme-{} is not in the index", e.code());
+        }
+    }
+}
