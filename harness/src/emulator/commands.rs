@@ -93,7 +93,7 @@ impl Modem {
             return outcome;
         }
         if matches!(name, "LTCPSTART" | "LTCPSTOP" | "OTCP") {
-            return self.tcp_command(name, cmd.tail, now);
+            return self.tcp_command(name, cmd.form, now);
         }
         let known = matches!(name, "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
             || SERVICE_COMMANDS.contains(&name);

@@ -207,7 +207,8 @@ impl Modem {
                 // Public driver code treats `+CME ERROR: 3` as "PIN already entered".
                 SimState::Ready => Outcome::Error(Error::Gsm(CmeError::OperationNotAllowed)),
                 SimState::PinRequired => {
-                    if v.trim().trim_matches('"') == SIM_PIN {
+                    let pin = split_args(v).ok().and_then(|a| a.into_iter().next()).map(|a| a.text);
+                    if pin.as_deref() == Some(SIM_PIN) {
                         self.radio.sim = SimState::Ready;
                         self.report_registration();
                         Outcome::Continue
@@ -348,7 +349,8 @@ impl Modem {
             ("IFC", Form::Read) => self.info(&format!("+IFC: {},{}", self.settings.ifc.0, self.settings.ifc.1)),
             ("IFC", Form::Test) => self.info("+IFC: (0,2),(0,2)"),
             ("IFC", Form::Set(v)) => {
-                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                let args = split_args(v).unwrap_or_default();
+                let parts: Vec<&str> = args.iter().map(|a| if a.quoted { "\"" } else { a.text.as_str() }).collect();
                 let ok = |s: &str| matches!(s, "0" | "2");
                 match parts.as_slice() {
                     [a] if ok(a) => {

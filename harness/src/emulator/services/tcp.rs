@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use super::data_mode::{Coding, DataMode, ETX};
 use super::Running;
 use crate::at::codes::StackError;
+use crate::at::command::Form;
 use crate::at::parameters::{Parameter, Value, DLEMODE, TCPPORT, TCPSERV, TCPTXDELAY};
 use crate::at::response::{Final, Info};
 use crate::emulator::net::{Event, Failure, Request};
@@ -60,15 +61,16 @@ impl Socket {
 impl Modem {
     /// `AT#LTCPSTART`, `AT#LTCPSTOP`, `AT#OTCP` with their optional `=id`
     /// (rev C; rev B firmware had no id, which means socket 1).
-    pub(crate) fn tcp_command(&mut self, name: &str, rest: &str, _now: Instant) -> Outcome {
-        let socket = match rest {
-            "" => 1,
-            r => match r.strip_prefix('=').map(str::trim) {
-                Some("1") => 1,
-                Some("2") => 2,
-                Some(_) => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
-                None => return Outcome::Error(Error::Stack(StackError::SyntaxError)),
+    pub(crate) fn tcp_command(&mut self, name: &str, form: Form<'_>, _now: Instant) -> Outcome {
+        let socket = match form {
+            Form::Action => 1,
+            Form::Set(id) => match id.trim() {
+                "1" => 1,
+                "2" => 2,
+                _ => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
             },
+            Form::Test => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
+            Form::Read | Form::Malformed => return Outcome::Error(Error::Stack(StackError::SyntaxError)),
         };
         if name == "LTCPSTOP" {
             if let Some(Running::Tcp(Socket::Listening { id })) = self.service {
