@@ -7,29 +7,37 @@
 //! [`serve`] runs a modem on any byte stream. Lines are split into commands,
 //! and results written, by [`crate::at`]; the parameter table is there too.
 //!
-//! - [`line`]: command-line assembly (prefix, backspace, line ends, overlong lines);
-//! - [`gsm`]: the GSM 07.07 / Wavecom core commands hosts send around the IP stack;
-//! - [`commands`]: the IP stack's AT# commands (parameters, actions);
-//! - [`display`]: the display commands (`#VPHY` … `#VALL`);
-//! - [`radio`]: the simulated radio side (registration, calls, GPRS sessions);
-//! - [`tcp`], [`network`]: the TCP socket services and the real sockets behind them;
-//! - [`flash`]: the persistent parameter store;
-//! - [`serve`], [`listen`]: running units on byte streams and TCP connections.
+//! Rooms, one concern each:
+//! - `interp/`: the AT interpreter — line assembly, the command table, the
+//!   GSM core, the stack's AT# commands and its display commands;
+//! - `radio`: the simulated radio side (SIM, registration, calls, the
+//!   connection session of `#CONNECTIONSTART` / `#ACCEPT`);
+//! - `services/`: the IP services that run over a session (one module each,
+//!   one enum of running services) and data mode, written once;
+//! - [`net`]: what the stack asks of the network and what it does, behind a
+//!   [`net::Backend`]: real sockets ([`net::HostNetwork`]) or an in-memory
+//!   network ([`SimNetwork`]);
+//! - [`Unit`]: the interpreter wired to its network; [`Clock`]: virtual time;
+//! - `flash`: the persistent parameter store;
+//! - [`serve`], [`listen`]: running units in real time on byte streams and
+//!   TCP connections (the in-process transport drives a [`Unit`] itself).
+//!
+//! Every state machine changes state through one function that logs the
+//! transition (`tracing`, debug level): `set_session`, `set_mode`,
+//! `set_service`.
 
 mod clock;
-pub mod commands;
-pub mod display;
-pub mod flash;
-pub mod gsm;
-pub mod line;
+mod flash;
+mod interp;
 pub mod listen;
 pub mod net;
-pub mod radio;
+mod radio;
 mod serve;
 mod services;
 mod unit;
 
 pub use clock::Clock;
+pub use flash::FlashError;
 pub use net::{PeerBehaviour, SimClient, SimNetwork};
 pub use serve::{serve, ControlRequest};
 pub use unit::Unit;
@@ -38,12 +46,12 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::at::codes::{CmeError, StackError};
-use crate::at::command::{self as at_command, Kind};
-use crate::at::response::{Final, Format};
+use crate::at::codes::StackError;
+use crate::at::response::Format;
 use crate::control::Control;
 use flash::{Flash, Profile};
-use line::LineAssembler;
+use interp::line::LineAssembler;
+pub(crate) use interp::{Error, Outcome, TextTarget};
 use radio::Radio;
 
 /// How to build an emulated unit.
@@ -127,12 +135,6 @@ pub(crate) enum Mode {
     Busy,
     /// A socket is open: bytes are payload (ch. 5, App. B p.50-52).
     Data,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextTarget {
-    Body(u8),
-    RecAdd(u8),
 }
 
 /// Something scheduled for later.
@@ -279,98 +281,6 @@ impl Modem {
         }
     }
 
-    fn byte(&mut self, b: u8, now: Instant) {
-        match &mut self.mode {
-            Mode::TextEntry { .. } => self.text_entry_byte(b),
-            Mode::Busy => self.queue(b),
-            Mode::Data => self.data_byte(b, now),
-            Mode::Command => {
-                if self.settings.echo {
-                    self.out.push(b);
-                }
-                match self.line.push(b) {
-                    line::Event::Pending => {}
-                    line::Event::Line(body) => {
-                        self.last_line = Some(body.clone());
-                        self.execute(&body, now);
-                    }
-                    line::Event::Repeat => {
-                        if let Some(body) = self.last_line.clone() {
-                            self.execute(&body, now);
-                        }
-                    }
-                    line::Event::TooLong { stack } => {
-                        let f = self.format();
-                        if stack && self.stack_open() {
-                            f.stack_error(&mut self.out, StackError::CommandTooLong);
-                        } else {
-                            f.final_result(&mut self.out, Final::Error);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Ctrl-Z ends the entry (p.18). Backspace edits, as on the command line.
-    fn text_entry_byte(&mut self, b: u8) {
-        let Mode::TextEntry { target, text } = &mut self.mode else { return };
-        match b {
-            0x1a => {
-                let (target, text) = (*target, std::mem::take(text));
-                self.set_mode(Mode::Command, "Ctrl-Z ends the text");
-                self.finish_text_entry(target, &text);
-            }
-            0x08 | 0x7f => {
-                text.pop();
-                if self.settings.echo {
-                    self.out.push(b);
-                }
-            }
-            _ => {
-                // Bound the buffer: the stored value is bounded anyway (p.18).
-                if text.len() < 4096 {
-                    text.push(b);
-                }
-                if self.settings.echo {
-                    self.out.push(b);
-                }
-            }
-        }
-    }
-
-    /// Execute one command line (the text after `AT`). Basic commands may be
-    /// chained (`ATZE0`), extended `+` commands are separated by `;`
-    /// (`AT+CMEE=1;+CREG=1`), and an AT# command takes the rest of the line.
-    fn execute(&mut self, body: &str, now: Instant) {
-        for command in at_command::parse_body(body) {
-            let outcome = match command.kind {
-                Kind::Stack => self.stack_command(&command, now),
-                Kind::Extended => self.extended(&command, now),
-                Kind::Basic => self.basic(&command),
-            };
-            match outcome {
-                Outcome::Continue => continue,
-                Outcome::Error(e) => {
-                    let f = self.format();
-                    match e {
-                        Error::Plain => f.final_result(&mut self.out, Final::Error),
-                        Error::Stack(code) => f.stack_error(&mut self.out, code),
-                        Error::Gsm(code) => f.gsm_error(&mut self.out, code),
-                    }
-                    return;
-                }
-                Outcome::Final(r) => {
-                    self.format().final_result(&mut self.out, r);
-                    return;
-                }
-                // The command answers later (timer) or after text entry.
-                Outcome::Deferred => return,
-            }
-        }
-        self.format().final_result(&mut self.out, Final::Ok);
-    }
-
     fn stack_open(&self) -> bool {
         self.flash.stored.wopen == 1
     }
@@ -385,29 +295,6 @@ impl Modem {
             }
         }
     }
-}
-
-/// The result of one command of a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Done; go on with the next command of the line, `OK` at the end.
-    Continue,
-    /// Stop the line with this error.
-    Error(Error),
-    /// Stop the line with this final result instead of `OK`.
-    Final(Final),
-    /// The final result comes later.
-    Deferred,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Error {
-    /// `ERROR`.
-    Plain,
-    /// `#CME ERROR: <code>` of the IP stack (ch. 9).
-    Stack(StackError),
-    /// `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2).
-    Gsm(CmeError),
 }
 
 #[cfg(test)]

@@ -160,3 +160,115 @@ proptest! {
             "unit stopped answering: {:?}", after);
     }
 }
+
+/// The TCP service at its request/event boundary, the way smoltcp tests its
+/// sockets: commands in, network requests out; network events in, bytes for
+/// the host out. No backend, no socket, no clock but the test's.
+mod tcp_boundary {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use super::{open_modem, talk};
+    use crate::emulator::net::{Event, Failure, Request};
+    use crate::emulator::Modem;
+
+    fn peer() -> SocketAddr {
+        "192.0.2.7:7000".parse().unwrap()
+    }
+
+    /// A unit with a GPRS session and socket 1 configured for `server`.
+    fn online(server: &str) -> Modem {
+        let mut m = open_modem();
+        talk(&mut m, b"AT+CGATT=1\rAT#CONNECTIONSTART\r");
+        talk(&mut m, format!("AT#TCPSERV=1,\"{server}\"\rAT#TCPPORT=1,7000\r").as_bytes());
+        assert_eq!(m.take_requests(), vec![]);
+        m
+    }
+
+    fn output(m: &mut Modem) -> String {
+        String::from_utf8_lossy(&m.take_output()).into_owned()
+    }
+
+    #[test]
+    fn connect_exchange_and_local_close() {
+        let mut m = online("192.0.2.7");
+        let t0 = Instant::now();
+        m.receive(b"AT#OTCP=1\r", t0);
+        assert_eq!(m.take_requests(), vec![Request::Connect { socket: 1, host: "192.0.2.7".into(), port: 7000 }]);
+        assert_eq!(output(&mut m), "", "the command answers when the connection is up");
+        // What the host types meanwhile waits for the answer.
+        m.receive(b"early", t0);
+        m.net_event(Event::Connected { socket: 1, peer: peer() }, t0);
+        assert_eq!(output(&mut m), "\r\nOk_Info_WaitingForData\r\n");
+        // Payload is held for TCPTXDELAY (100 ms by default), then sent.
+        assert_eq!(m.take_requests(), vec![]);
+        m.on_timer(t0 + Duration::from_millis(100));
+        assert_eq!(m.take_requests(), vec![Request::Send { socket: 1, bytes: b"early".to_vec() }]);
+        // From the network: ETX and DLE reach the host escaped (DLEMODE=1).
+        m.net_event(Event::Data { socket: 1, bytes: b"x\x03y".to_vec() }, t0);
+        assert_eq!(output(&mut m), "x\u{10}\u{3}y");
+        // An unescaped ETX from the host: what was typed goes, the socket closes, OK.
+        m.receive(b"z\x03", t0);
+        assert_eq!(
+            m.take_requests(),
+            vec![Request::Send { socket: 1, bytes: b"z".to_vec() }, Request::Close { socket: 1 }]
+        );
+        assert_eq!(output(&mut m), "\r\nOK\r\n");
+    }
+
+    #[test]
+    fn peer_close_is_reported_with_etx_then_socket_closed() {
+        let mut m = online("192.0.2.7");
+        let t0 = Instant::now();
+        m.receive(b"AT#OTCP=1\r", t0);
+        m.take_requests();
+        m.net_event(Event::Connected { socket: 1, peer: peer() }, t0);
+        output(&mut m);
+        m.net_event(Event::PeerClosed { socket: 1 }, t0);
+        assert_eq!(output(&mut m), "\u{3}\r\nOk_Info_SocketClosed\r\n\r\nOK\r\n");
+        // Back in command mode.
+        assert_eq!(talk(&mut m, b"AT\r"), "\r\nOK\r\n");
+    }
+
+    #[rstest::rstest]
+    #[case(Failure::Refused, "\r\n#CME ERROR: 38016\r\n")]
+    #[case(Failure::Other, "\r\n#CME ERROR: 38016\r\n")]
+    #[case(Failure::Resolve, "\r\n#CME ERROR: 38027\r\n")]
+    fn a_failed_connection_answers_its_code(#[case] failure: Failure, #[case] expected: &str) {
+        let mut m = online("echo.example");
+        let t0 = Instant::now();
+        m.receive(b"AT#OTCP=1\r", t0);
+        m.take_requests();
+        m.net_event(Event::Failed { socket: 1, failure, cause: "test".into() }, t0);
+        assert_eq!(output(&mut m), expected);
+        assert_eq!(talk(&mut m, b"AT\r"), "\r\nOK\r\n", "the unit keeps serving");
+    }
+
+    #[test]
+    fn listen_accept_and_a_late_connection_is_closed() {
+        let mut m = online("255.255.255.255");
+        let t0 = Instant::now();
+        m.receive(b"AT#LTCPSTART=1\r", t0);
+        assert_eq!(m.take_requests(), vec![Request::Listen { socket: 1, port: 7000, allowed: None }]);
+        assert_eq!(output(&mut m), "\r\nOK\r\n");
+        m.net_event(Event::Listening { socket: 1 }, t0);
+        m.net_event(Event::Connected { socket: 1, peer: peer() }, t0);
+        assert_eq!(output(&mut m), "\r\nOk_Info_WaitingForData\r\n");
+        m.receive(b"\x03", t0);
+        assert_eq!(m.take_requests(), vec![Request::Close { socket: 1 }]);
+        // A connection that arrives for a service that has ended is closed.
+        m.net_event(Event::Connected { socket: 2, peer: peer() }, t0);
+        assert_eq!(m.take_requests(), vec![Request::Close { socket: 2 }]);
+    }
+
+    #[test]
+    fn a_listening_socket_that_cannot_listen_answers_36872() {
+        let mut m = online("255.255.255.255");
+        let t0 = Instant::now();
+        m.receive(b"AT#LTCPSTART=1\r", t0);
+        m.take_requests();
+        output(&mut m);
+        m.net_event(Event::Failed { socket: 1, failure: Failure::Other, cause: "port in use".into() }, t0);
+        assert_eq!(output(&mut m), "\r\n#CME ERROR: 36872\r\n");
+    }
+}

@@ -7,12 +7,12 @@
 
 use std::time::Instant;
 
-use super::radio::{Bearer, Event, Session};
-use super::{Error, Mode, Modem, Outcome, TextTarget, Timed};
 use crate::at::codes::StackError;
 use crate::at::command::{split_args, Arg, Command, Form};
 use crate::at::parameters::{self, validate, Parameter, Value, GPRSMODE, SOCKETS};
 use crate::at::response::Final;
+use crate::emulator::radio::{Bearer, Event, Session};
+use crate::emulator::{Error, Mode, Modem, Outcome, TextTarget, Timed};
 
 /// Most addresses RECiADD keeps (p.18: "the 11th and subsequent addresses
 /// will be ignored").

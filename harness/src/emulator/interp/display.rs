@@ -3,12 +3,12 @@
 //! `#VUDP` (p.36), `#VPING` (p.38), `#VVERSION`, `#VSTATE`, `#VALL` (p.39)
 //! and `#DISPLAYIP` (p.15).
 
-use super::identity;
-use super::radio::Session;
-use super::{Error, Modem, Outcome};
 use crate::at::codes::StackError;
 use crate::at::command::Form;
 use crate::at::parameters::{display_order, Group, Value, SOCKETS};
+use crate::emulator::identity;
+use crate::emulator::radio::Session;
+use crate::emulator::{Error, Modem, Outcome};
 
 /// The blocks of `#VALL`, in order. The recovered part of p.39 starts with
 /// the #VPHY block; the order of the rest (p.40) is inferred from the order

@@ -6,13 +6,13 @@
 
 use std::time::Instant;
 
-use super::flash::Profile;
-use super::identity;
-use super::{Error, Modem, Outcome, Timed, STEP};
 use crate::at::codes::CmeError;
 use crate::at::command::{split_args, Command, Form};
 use crate::at::response::Final;
 use crate::control::SimState;
+use crate::emulator::flash::Profile;
+use crate::emulator::identity;
+use crate::emulator::{Error, Modem, Outcome, Timed, STEP};
 
 /// Bit rates `AT+IPR` accepts (0 = autobaud).
 const RATES: [u32; 11] = [0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
@@ -81,7 +81,10 @@ impl Modem {
             "H" if n == 0 => {
                 self.radio.call = None;
                 self.radio.transparent_call = false;
-                if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gsm, .. } = self.radio.session {
+                if let crate::emulator::radio::Session::Connected {
+                    bearer: crate::emulator::radio::Bearer::Gsm, ..
+                } = self.radio.session
+                {
                     self.end_session();
                 }
                 Outcome::Continue
@@ -264,8 +267,10 @@ impl Modem {
                 }
                 "0" => {
                     self.radio.attached = false;
-                    if let super::radio::Session::Connected { bearer: super::radio::Bearer::Gprs, .. } =
-                        self.radio.session
+                    if let crate::emulator::radio::Session::Connected {
+                        bearer: crate::emulator::radio::Bearer::Gprs,
+                        ..
+                    } = self.radio.session
                     {
                         self.end_session();
                     }
@@ -302,7 +307,7 @@ impl Modem {
                     self.end_session();
                     self.radio.attached = false;
                     self.radio.call = None;
-                    self.schedule(now + STEP, Timed::Radio(super::radio::Event::Ready));
+                    self.schedule(now + STEP, Timed::Radio(crate::emulator::radio::Event::Ready));
                     Outcome::Continue
                 }
                 "0" => {

@@ -1,0 +1,144 @@
+//! The AT interpreter: command lines in, answers out (ch. 2 to 8, App. B
+//! p.49-53 for the framing).
+//!
+//! - [`line`]: command-line assembly (prefix, backspace, line ends, overlong lines);
+//! - [`gsm`]: the GSM 07.07 / Wavecom core commands hosts send around the IP stack;
+//! - [`stack`]: the IP stack's AT# commands (parameters, sessions, the command table);
+//! - [`display`]: the display commands (`#VPHY` … `#VALL`).
+//!
+//! Lines are split into commands, and results written, by [`crate::at`].
+
+pub mod display;
+pub mod gsm;
+pub mod line;
+pub mod stack;
+
+use std::time::Instant;
+
+use super::{Mode, Modem};
+use crate::at::codes::{CmeError, StackError};
+use crate::at::command::{self as at_command, Kind};
+use crate::at::response::Final;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextTarget {
+    Body(u8),
+    RecAdd(u8),
+}
+
+impl Modem {
+    pub(super) fn byte(&mut self, b: u8, now: Instant) {
+        match &mut self.mode {
+            Mode::TextEntry { .. } => self.text_entry_byte(b),
+            Mode::Busy => self.queue(b),
+            Mode::Data => self.data_byte(b, now),
+            Mode::Command => {
+                if self.settings.echo {
+                    self.out.push(b);
+                }
+                match self.line.push(b) {
+                    line::Event::Pending => {}
+                    line::Event::Line(body) => {
+                        self.last_line = Some(body.clone());
+                        self.execute(&body, now);
+                    }
+                    line::Event::Repeat => {
+                        if let Some(body) = self.last_line.clone() {
+                            self.execute(&body, now);
+                        }
+                    }
+                    line::Event::TooLong { stack } => {
+                        let f = self.format();
+                        if stack && self.stack_open() {
+                            f.stack_error(&mut self.out, StackError::CommandTooLong);
+                        } else {
+                            f.final_result(&mut self.out, Final::Error);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ctrl-Z ends the entry (p.18). Backspace edits, as on the command line.
+    fn text_entry_byte(&mut self, b: u8) {
+        let Mode::TextEntry { target, text } = &mut self.mode else { return };
+        match b {
+            0x1a => {
+                let (target, text) = (*target, std::mem::take(text));
+                self.set_mode(Mode::Command, "Ctrl-Z ends the text");
+                self.finish_text_entry(target, &text);
+            }
+            0x08 | 0x7f => {
+                text.pop();
+                if self.settings.echo {
+                    self.out.push(b);
+                }
+            }
+            _ => {
+                // Bound the buffer: the stored value is bounded anyway (p.18).
+                if text.len() < 4096 {
+                    text.push(b);
+                }
+                if self.settings.echo {
+                    self.out.push(b);
+                }
+            }
+        }
+    }
+
+    /// Execute one command line (the text after `AT`). Basic commands may be
+    /// chained (`ATZE0`), extended `+` commands are separated by `;`
+    /// (`AT+CMEE=1;+CREG=1`), and an AT# command takes the rest of the line.
+    fn execute(&mut self, body: &str, now: Instant) {
+        for command in at_command::parse_body(body) {
+            let outcome = match command.kind {
+                Kind::Stack => self.stack_command(&command, now),
+                Kind::Extended => self.extended(&command, now),
+                Kind::Basic => self.basic(&command),
+            };
+            match outcome {
+                Outcome::Continue => continue,
+                Outcome::Error(e) => {
+                    let f = self.format();
+                    match e {
+                        Error::Plain => f.final_result(&mut self.out, Final::Error),
+                        Error::Stack(code) => f.stack_error(&mut self.out, code),
+                        Error::Gsm(code) => f.gsm_error(&mut self.out, code),
+                    }
+                    return;
+                }
+                Outcome::Final(r) => {
+                    self.format().final_result(&mut self.out, r);
+                    return;
+                }
+                // The command answers later (timer) or after text entry.
+                Outcome::Deferred => return,
+            }
+        }
+        self.format().final_result(&mut self.out, Final::Ok);
+    }
+}
+
+/// The result of one command of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Done; go on with the next command of the line, `OK` at the end.
+    Continue,
+    /// Stop the line with this error.
+    Error(Error),
+    /// Stop the line with this final result instead of `OK`.
+    Final(Final),
+    /// The final result comes later.
+    Deferred,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Error {
+    /// `ERROR`.
+    Plain,
+    /// `#CME ERROR: <code>` of the IP stack (ch. 9).
+    Stack(StackError),
+    /// `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2).
+    Gsm(CmeError),
+}
