@@ -19,6 +19,7 @@ pub mod control;
 pub mod coverage;
 pub mod emulator;
 pub mod golden;
+pub mod provenance;
 pub mod redact;
 pub mod report;
 pub mod runner;

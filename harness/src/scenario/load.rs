@@ -353,6 +353,10 @@ struct RawScenario {
     #[serde(default)]
     basis: Basis,
     #[serde(default)]
+    cites: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
     reading: Option<String>,
     #[serde(default)]
     vars: BTreeMap<String, String>,
@@ -409,11 +413,15 @@ struct RawStep {
     #[serde(default)]
     basis: Option<Basis>,
     #[serde(default)]
+    cites: Option<Vec<String>>,
+    #[serde(default)]
+    sources: Option<Vec<String>>,
+    #[serde(default)]
     note: Option<String>,
 }
 
 const ACTIONS: [&str; 6] = ["send", "raw", "silence", "wait", "emulator", "include"];
-const STEP_KEYS: [&str; 14] = [
+const STEP_KEYS: [&str; 16] = [
     "send",
     "raw",
     "silence",
@@ -427,6 +435,8 @@ const STEP_KEYS: [&str; 14] = [
     "deadline",
     "abort",
     "basis",
+    "cites",
+    "sources",
     "note",
 ];
 
@@ -447,6 +457,8 @@ impl RawStep {
             "deadline" => self.deadline.is_some(),
             "abort" => self.abort.is_some(),
             "basis" => self.basis.is_some(),
+            "cites" => self.cites.is_some(),
+            "sources" => self.sources.is_some(),
             "note" => self.note.is_some(),
             _ => false,
         }
@@ -925,6 +937,8 @@ fn load(path: &Path, root: &Path) -> Result<Loaded, LoadError> {
         requires,
         covers: raw.covers,
         basis: raw.basis,
+        cites: raw.cites,
+        sources: raw.sources,
         reading: raw.reading,
         vars,
         ignore,
@@ -1178,6 +1192,8 @@ impl Loader<'_> {
             deadline,
             abort,
             basis: raw.basis,
+            cites: raw.cites.unwrap_or_default(),
+            sources: raw.sources.unwrap_or_default(),
             note: raw.note,
             origin: format!("{}:{line}", ctx.rel),
         })

@@ -36,6 +36,12 @@ pub struct Scenario {
     pub covers: Vec<String>,
     /// Whether the expectations are read in the manual, seen on real devices, or inferred.
     pub basis: Basis,
+    /// Manual-index entries every step rests on (beyond those of `covers`
+    /// for the command a step sends): typically rules such as the framing of p.49.
+    pub cites: Vec<String>,
+    /// The digest's source tags (`[code]`, `[UIP]` …) a `real-device` or
+    /// `inferred` basis comes from.
+    pub sources: Vec<String>,
     /// Where the manual contradicts itself: the reading chosen and why.
     pub reading: Option<String>,
     pub vars: BTreeMap<String, String>,
@@ -100,6 +106,9 @@ pub enum Basis {
     RealDevice,
     /// An educated guess where the manual page was not recovered.
     Inferred,
+    /// A decision of this project where neither the manual nor devices
+    /// settle the behaviour (the reason is in the scenario's `reading` or the step's `note`).
+    ProjectChoice,
 }
 
 impl fmt::Display for Basis {
@@ -108,6 +117,7 @@ impl fmt::Display for Basis {
             Basis::Manual => "manual",
             Basis::RealDevice => "real-device",
             Basis::Inferred => "inferred",
+            Basis::ProjectChoice => "project-choice",
         })
     }
 }
@@ -196,6 +206,10 @@ pub struct Step {
     pub deadline: Duration,
     pub abort: Vec<AbortRule>,
     pub basis: Option<Basis>,
+    /// Manual-index entries this step rests on, beyond the scenario's.
+    pub cites: Vec<String>,
+    /// Source tags of a `real-device`/`inferred` step basis.
+    pub sources: Vec<String>,
     pub note: Option<String>,
     /// Where the step is written (file:line), for reports.
     pub origin: String,
