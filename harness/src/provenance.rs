@@ -46,10 +46,21 @@ impl std::fmt::Display for Unsupported {
     }
 }
 
-/// A `real-device` basis that names no source.
+/// A `real-device` basis that names no source, or a `cites` id the index lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsourced {
     pub origin: String,
+    /// `Some(id)`: the cited id is not in the index.
+    pub unknown_cite: Option<String>,
+}
+
+impl std::fmt::Display for Unsourced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.unknown_cite {
+            Some(id) => write!(f, "{}: cites `{id}`, which is not an entry of manual-index.yaml", self.origin),
+            None => write!(f, "{}: basis real-device names no source (add `sources: [\"[code]\"]`)", self.origin),
+        }
+    }
 }
 
 /// The index, by id.
@@ -183,7 +194,12 @@ pub fn check(scenarios: &[Scenario], entries: &[Entry]) -> (Vec<Unsupported>, Ve
             let basis = step.basis.unwrap_or(s.basis);
             let unsourced_here = basis == Basis::RealDevice && step.sources.is_empty() && s.sources.is_empty();
             if unsourced_here && seen.insert((step.origin.clone(), "unsourced".to_string())) {
-                unsourced.push(Unsourced { origin: step.origin.clone() });
+                unsourced.push(Unsourced { origin: step.origin.clone(), unknown_cite: None });
+            }
+            for id in s.cites.iter().chain(&step.cites) {
+                if index.get(id).is_none() && seen.insert((step.origin.clone(), format!("cite {id}"))) {
+                    unsourced.push(Unsourced { origin: step.origin.clone(), unknown_cite: Some(id.clone()) });
+                }
             }
             if basis != Basis::Manual {
                 continue;

@@ -302,7 +302,7 @@ fn lint(dir: PathBuf, manual: Option<PathBuf>) -> ExitCode {
                 eprintln!("{level}: {u}");
             }
             for u in &unsourced {
-                eprintln!("{level}: {}: basis real-device names no source (add `sources: [\"[code]\"]`)", u.origin);
+                eprintln!("{level}: {u}");
             }
             if strict {
                 problems += unsupported.len() + unsourced.len();
