@@ -231,13 +231,21 @@ impl ManualText {
         let digest = normalise(&read("missing-pages.md")?);
         // Each page ends with its footer "... (S000333D) <page>".
         let footer = regex::Regex::new(r"\(S000333D\) (\d+)").expect("valid regex");
-        let mut pages = BTreeMap::new();
+        let mut segments: Vec<(u32, String)> = Vec::new();
         let mut start = 0;
         for c in footer.captures_iter(&local) {
             let whole = c.get(0).expect("match");
             let page: u32 = c[1].parse().unwrap_or(0);
-            pages.insert(page, normalise(&local[start..whole.start()]));
+            segments.push((page, normalise(&local[start..whole.start()])));
             start = whole.end();
+        }
+        let tail = normalise(&local[start..]);
+        // The extraction puts some cells of a page's tables after its footer:
+        // a page's text runs on into what follows, up to the next footer.
+        let mut pages = BTreeMap::new();
+        for (i, (page, text)) in segments.iter().enumerate() {
+            let next = segments.get(i + 1).map_or(tail.as_str(), |(_, t)| t.as_str());
+            pages.insert(*page, format!("{text} {next}"));
         }
         Ok(ManualText { pages, digest })
     }

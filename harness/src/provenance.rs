@@ -107,23 +107,72 @@ pub fn cited<'a>(scenario: &Scenario, step: &Step, index: &Index<'a>) -> Vec<&'a
             out.push(e);
         }
     };
-    for id in &scenario.covers {
+    let line = sent_line(step);
+    for id in scenario.covers.iter().chain(&scenario.cites) {
         let Some(e) = index.get(id) else { continue };
-        let general = matches!(e.kind.as_str(), "rule" | "example");
-        let for_this = match &sent {
-            None => true,
-            Some(names) => entry_command(e).is_some_and(|c| names.contains(&c)),
+        let applies = match (&sent, &line) {
+            // Emulator events and lone expectations: everything cited.
+            (None, _) | (_, None) => true,
+            (Some(names), Some(line)) => {
+                entry_command(e).is_some_and(|c| names.contains(&c))
+                    || (matches!(e.kind.as_str(), "rule" | "example") && mentions(e, line))
+            }
         };
-        if general || for_this {
+        if applies {
             add(e);
         }
     }
-    for id in scenario.cites.iter().chain(&step.cites) {
+    for id in &step.cites {
         if let Some(e) = index.get(id) {
             add(e);
         }
     }
     out
+}
+
+/// The line a step sends, upper case, without line ends.
+fn sent_line(step: &Step) -> Option<String> {
+    let text = match &step.action {
+        Action::Send(t) => t.clone(),
+        Action::Raw(t) => String::from_utf8_lossy(&escape::decode(t).ok()?).into_owned(),
+        _ => return None,
+    };
+    Some(text.trim().to_ascii_uppercase())
+}
+
+/// Whether a rule's or example's words speak of the command a step sends:
+/// they quote the command (`AT#VPHY`), or a pattern of it
+/// (`AT#<Mnemonic>?` speaks of `AT#REDIALCOUNT?`, not of `AT#REDIALCOUNT=5`).
+fn mentions(e: &Entry, line: &str) -> bool {
+    let Some(Words::Quotes(quotes)) = &e.words else { return false };
+    quotes.iter().any(|q| {
+        q.text.split_whitespace().filter(|t| t.len() > 2 && t[..2].eq_ignore_ascii_case("AT")).any(|token| {
+            let token = token.trim_end_matches([',', '.', ';', ')']).to_ascii_uppercase();
+            if token.contains('<') {
+                let mut pattern = String::from("^");
+                let mut rest = token.as_str();
+                while let Some(open) = rest.find('<') {
+                    pattern.push_str(&regex::escape(&rest[..open]));
+                    match rest[open..].find('>') {
+                        Some(close) => {
+                            pattern.push_str(".+");
+                            rest = &rest[open + close + 1..];
+                        }
+                        None => {
+                            rest = "";
+                        }
+                    }
+                }
+                pattern.push_str(&regex::escape(rest));
+                pattern.push('$');
+                regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(line))
+            } else {
+                // A quoted command line: the same command, whatever its arguments.
+                let name = |s: &str| command::parse_line(s).and_then(|l| l.commands.into_iter().next()).map(|c| c.name);
+                name(&token).is_some_and(|n| name(line).is_some_and(|m| m == n))
+            }
+        })
+    })
 }
 
 /// The quotes of the cited entries.
