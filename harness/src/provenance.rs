@@ -146,32 +146,35 @@ fn sent_line(step: &Step) -> Option<String> {
 fn mentions(e: &Entry, line: &str) -> bool {
     let Some(Words::Quotes(quotes)) = &e.words else { return false };
     quotes.iter().any(|q| {
-        q.text.split_whitespace().filter(|t| t.len() > 2 && t[..2].eq_ignore_ascii_case("AT")).any(|token| {
-            let token = token.trim_end_matches([',', '.', ';', ')']).to_ascii_uppercase();
-            if token.contains('<') {
-                let mut pattern = String::from("^");
-                let mut rest = token.as_str();
-                while let Some(open) = rest.find('<') {
-                    pattern.push_str(&regex::escape(&rest[..open]));
-                    match rest[open..].find('>') {
-                        Some(close) => {
-                            pattern.push_str(".+");
-                            rest = &rest[open + close + 1..];
-                        }
-                        None => {
-                            rest = "";
+        q.text.split_whitespace().filter(|t| t.len() > 2 && t.as_bytes()[..2].eq_ignore_ascii_case(b"AT")).any(
+            |token| {
+                let token = token.trim_end_matches([',', '.', ';', ')']).to_ascii_uppercase();
+                if token.contains('<') {
+                    let mut pattern = String::from("^");
+                    let mut rest = token.as_str();
+                    while let Some(open) = rest.find('<') {
+                        pattern.push_str(&regex::escape(&rest[..open]));
+                        match rest[open..].find('>') {
+                            Some(close) => {
+                                pattern.push_str(".+");
+                                rest = &rest[open + close + 1..];
+                            }
+                            None => {
+                                rest = "";
+                            }
                         }
                     }
+                    pattern.push_str(&regex::escape(rest));
+                    pattern.push('$');
+                    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(line))
+                } else {
+                    // A quoted command line: the same command, whatever its arguments.
+                    let name =
+                        |s: &str| command::parse_line(s).and_then(|l| l.commands.into_iter().next()).map(|c| c.name);
+                    name(&token).is_some_and(|n| name(line).is_some_and(|m| m == n))
                 }
-                pattern.push_str(&regex::escape(rest));
-                pattern.push('$');
-                regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(line))
-            } else {
-                // A quoted command line: the same command, whatever its arguments.
-                let name = |s: &str| command::parse_line(s).and_then(|l| l.commands.into_iter().next()).map(|c| c.name);
-                name(&token).is_some_and(|n| name(line).is_some_and(|m| m == n))
-            }
-        })
+            },
+        )
     })
 }
 

@@ -385,7 +385,7 @@ fn includes_controls_and_defaults() {
         origins,
         [
             "fragments/stack-open.yaml:5",
-            "fragments/stack-open.yaml:7",
+            "fragments/stack-open.yaml:10",
             "fragments/gprs-attached.yaml:6",
             "ch2/ring.yaml:8",
             "ch2/ring.yaml:10",

@@ -294,9 +294,10 @@ fn lint(dir: PathBuf, manual: Option<PathBuf>) -> ExitCode {
             }
             // Every manual-backed expectation must be in the words it cites.
             let (unsupported, unsourced) = mtg::provenance::check(&scenarios, &entries);
-            // Until every scenario is relabelled these are reported, not
-            // failed on (MTG_PROVENANCE=strict fails on them).
-            let strict = std::env::var("MTG_PROVENANCE").is_ok_and(|v| v == "strict");
+            // A manual-backed expectation the manual's words do not hold is a
+            // problem; MTG_PROVENANCE=warn reports without failing (while
+            // relabelling a chapter, say).
+            let strict = std::env::var("MTG_PROVENANCE").map_or(true, |v| v != "warn");
             let level = if strict { "error" } else { "warning" };
             for u in &unsupported {
                 eprintln!("{level}: {u}");
