@@ -124,6 +124,139 @@ impl StackError {
         &[StackError::PppFailed, StackError::PppFailed37121, StackError::PppFailed28980, StackError::PppFailed28981];
 }
 
+/// What the stack answers in a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `#CME ERROR: <code>` (or `ERROR` without `AT+CMEE=1`).
+    Stack(StackError),
+    /// Plain `ERROR`.
+    Error,
+}
+
+/// How a choice of answer is backed (the scenario language's basis words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceBasis {
+    /// An educated guess: the nearest documented meaning.
+    Inferred,
+    /// Seen in driver code for real units (`[code]`).
+    RealDevice,
+    /// Neither the manual nor devices settle it: this project decided.
+    ProjectChoice,
+}
+
+/// A condition whose answer the recovered manual does not print: the one
+/// place where the emulator's choice of code is made, with its reason. A
+/// code is never used for a meaning chapter 9 gives another; where the
+/// manual's code for a condition was not recovered, the nearest documented
+/// meaning is chosen and marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// A set with a value outside the parameter's domain.
+    ValueOutOfRange,
+    /// A set that does not parse (unbalanced quotes, nothing after `=`).
+    MalformedSet,
+    /// One string value longer than its parameter allows (p.17-20 print the limits).
+    ValueTooLong,
+    /// A whole command line longer than the line buffer.
+    LineTooLong,
+    /// A socket id other than 1 or 2 (rev C, p.30).
+    BadSocketId,
+    /// A service asked to start while another runs (p.31-32: "no other
+    /// process using TCP resources").
+    SecondService,
+    /// A service started with a configuration it cannot use (TCPPORT 0, a
+    /// listening TCPSERV that is not an address, no server).
+    UnusableConfiguration,
+    /// A listening socket that cannot listen (port in use on the host).
+    CannotListen,
+    /// A TCP connection that cannot be opened.
+    TcpOpenFailed,
+    /// A service command of ch. 3-7 this emulator version does not model.
+    ServiceNotModelled,
+}
+
+/// The choice made for a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    pub answer: Answer,
+    pub basis: ChoiceBasis,
+    pub why: &'static str,
+}
+
+impl Condition {
+    pub const ALL: &'static [Condition] = &[
+        Condition::ValueOutOfRange,
+        Condition::MalformedSet,
+        Condition::ValueTooLong,
+        Condition::LineTooLong,
+        Condition::BadSocketId,
+        Condition::SecondService,
+        Condition::UnusableConfiguration,
+        Condition::CannotListen,
+        Condition::TcpOpenFailed,
+        Condition::ServiceNotModelled,
+    ];
+
+    pub fn choice(self) -> Choice {
+        use Answer::Stack;
+        use ChoiceBasis::*;
+        let (answer, basis, why) = match self {
+            Condition::ValueOutOfRange => (
+                Stack(StackError::BadArgumentValue),
+                Inferred,
+                "34882 reads \"Bad command argument value\"; no recovered page says which code a bad set answers",
+            ),
+            Condition::MalformedSet => (
+                Stack(StackError::SyntaxError),
+                Inferred,
+                "34819 reads \"Syntax error\"; no recovered page says which code a malformed set answers",
+            ),
+            Condition::ValueTooLong => (
+                Stack(StackError::BadArgumentValue),
+                Inferred,
+                "a value over its printed limit is a bad argument value (34882); 34881 \"Command to long\" \
+                 is kept for a command line too long",
+            ),
+            Condition::LineTooLong => (
+                Stack(StackError::CommandTooLong),
+                Inferred,
+                "34881 reads \"Command to long\" (sic): the command line exceeds the buffer",
+            ),
+            Condition::BadSocketId => (
+                Stack(StackError::BadArgumentValue),
+                Inferred,
+                "rev C numbers sockets {1,2} (p.2, p.30); another id is a bad argument value",
+            ),
+            Condition::SecondService => (
+                Stack(StackError::ResourceUnavailable),
+                Inferred,
+                "p.31-32 allow a service only when no other process uses TCP resources; 36872 reads \
+                 \"internal resource unavailable\" (37123 is about setting parameters)",
+            ),
+            Condition::UnusableConfiguration => {
+                (Stack(StackError::BadConfiguration), Inferred, "36929 reads \"Bad parameter configuration attempt\"")
+            }
+            Condition::CannotListen => (
+                Stack(StackError::ResourceUnavailable),
+                Inferred,
+                "the listening port is not available: 36872 \"internal resource unavailable\"",
+            ),
+            Condition::TcpOpenFailed => (
+                Stack(StackError::TcpOpenFailed),
+                RealDevice,
+                "driver code names 38016 \"TCP open failed\" ([code]); the #OTCP error rows are not recovered",
+            ),
+            Condition::ServiceNotModelled => (
+                Answer::Error,
+                ProjectChoice,
+                "the unit would run the service; this emulator version does not model it and says so on \
+                 stderr, answering a plain ERROR rather than any code that means something else",
+            ),
+        };
+        Choice { answer, basis, why }
+    }
+}
+
 /// A `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2), the ones
 /// the emulated core reports and public driver code handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,6 +320,18 @@ impl CmeError {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn every_condition_has_a_reasoned_choice() {
+        for c in Condition::ALL {
+            let choice = c.choice();
+            assert!(choice.why.len() > 20, "{c:?}");
+            // A code is chosen for the meaning chapter 9 prints for it.
+            if let Answer::Stack(e) = choice.answer {
+                assert!(!e.info().description.is_empty(), "{c:?}");
+            }
+        }
+    }
 
     #[test]
     fn codes_are_unique_and_round_trip() {

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::codes::StackError;
+use super::codes::Condition;
 use super::command::Arg;
 use super::Provenance;
 
@@ -358,20 +358,19 @@ static ORDER_PING: &[&Parameter] = &[&PINGDELAY, &PINGNUM, &PINGREMOTE];
 pub enum Refusal {
     /// 34882 "Bad command : Bad command argument value".
     BadValue,
-    /// 34881 "Bad command : Command to long" (sic): a string over its limit
-    /// (inferred: the only length error of chapter 9).
+    /// A string over its limit (p.17-20 print the limits).
     TooLong,
     /// 34819 "Bad command : Syntax error": unbalanced quotes, missing value.
     Syntax,
 }
 
 impl Refusal {
-    /// The `#CME ERROR` the unit answers.
-    pub fn error(self) -> StackError {
+    /// The condition, whose answer [`Condition::choice`] gives.
+    pub fn condition(self) -> Condition {
         match self {
-            Refusal::BadValue => StackError::BadArgumentValue,
-            Refusal::TooLong => StackError::CommandTooLong,
-            Refusal::Syntax => StackError::SyntaxError,
+            Refusal::BadValue => Condition::ValueOutOfRange,
+            Refusal::TooLong => Condition::ValueTooLong,
+            Refusal::Syntax => Condition::MalformedSet,
         }
     }
 }

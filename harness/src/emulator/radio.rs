@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::{ControlError, Modem, Timed, STEP};
-use crate::at::codes::StackError;
+use crate::at::codes::{Condition, StackError};
 use crate::at::parameters::{self as p, Parameter, Value};
 use crate::at::response::{Final, Info};
 use crate::control::{Control, FarEnd, GprsFault, Registration, SimState};
@@ -435,7 +435,7 @@ impl Modem {
                     self.set_session(Session::Checking, "the call-back dials");
                     self.schedule(now + self.radio.pace, Timed::Radio(Event::GprsActivation));
                 } else if number.is_empty() {
-                    f.stack_error(&mut self.out, StackError::BadConfiguration);
+                    self.answer_now(Condition::UnusableConfiguration);
                 } else {
                     self.dial_gsm(&number, now);
                 }

@@ -3,7 +3,7 @@
 //! `#VUDP` (p.36), `#VPING` (p.38), `#VVERSION`, `#VSTATE`, `#VALL` (p.39)
 //! and `#DISPLAYIP` (p.15).
 
-use crate::at::codes::StackError;
+use crate::at::codes::{Condition, StackError};
 use crate::at::command::Form;
 use crate::at::parameters::{display_order, Group, Value, SOCKETS};
 use crate::emulator::identity;
@@ -55,7 +55,7 @@ impl Modem {
             (Group::Tcp, Form::Set(id)) if SOCKETS.iter().any(|s| id.trim() == s.to_string()) => {
                 SOCKETS.iter().copied().filter(|s| id.trim() == s.to_string()).collect()
             }
-            (Group::Tcp, _) => return Some(Outcome::Error(Error::Stack(StackError::BadArgumentValue))),
+            (Group::Tcp, _) => return Some(Modem::answer(Condition::BadSocketId)),
             (_, Form::Action) => Vec::new(),
             _ => return Some(Outcome::Error(Error::Stack(StackError::SyntaxError))),
         };

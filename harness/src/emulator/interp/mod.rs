@@ -16,7 +16,7 @@ pub mod stack;
 use std::time::Instant;
 
 use super::{Mode, Modem};
-use crate::at::codes::{CmeError, StackError};
+use crate::at::codes::{Answer, CmeError, Condition, StackError};
 use crate::at::command::{self as at_command, Kind};
 use crate::at::response::Final;
 
@@ -50,7 +50,7 @@ impl Modem {
                     line::Event::TooLong { stack } => {
                         let f = self.format();
                         if stack && self.stack_open() {
-                            f.stack_error(&mut self.out, StackError::CommandTooLong);
+                            self.answer_now(Condition::LineTooLong);
                         } else {
                             f.final_result(&mut self.out, Final::Error);
                         }
@@ -117,6 +117,26 @@ impl Modem {
             }
         }
         self.format().final_result(&mut self.out, Final::Ok);
+    }
+}
+
+impl Modem {
+    /// The answer chosen for a condition the manual does not print
+    /// ([`Condition::choice`]), as a command's outcome.
+    pub(crate) fn answer(c: Condition) -> Outcome {
+        match c.choice().answer {
+            Answer::Stack(e) => Outcome::Error(Error::Stack(e)),
+            Answer::Error => Outcome::Error(Error::Plain),
+        }
+    }
+
+    /// The same answer, written at once (for a command that answers later).
+    pub(crate) fn answer_now(&mut self, c: Condition) {
+        let f = self.format();
+        match c.choice().answer {
+            Answer::Stack(e) => f.stack_error(&mut self.out, e),
+            Answer::Error => f.final_result(&mut self.out, Final::Error),
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use crate::at::codes::StackError;
+use crate::at::codes::{Condition, StackError};
 use crate::at::command::{split_args, Arg, Command, Form};
 use crate::at::parameters::{self, validate, Parameter, Value, GPRSMODE, SOCKETS};
 use crate::at::response::Final;
@@ -169,7 +169,7 @@ impl Modem {
             [value] => self.set(p, Some(1), value),
             [id, value] => match socket_id(&id.text) {
                 Some(s) => self.set(p, Some(s), value),
-                None => Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
+                None => Modem::answer(Condition::BadSocketId),
             },
             _ => Outcome::Error(Error::Stack(StackError::SyntaxError)),
         }
@@ -185,7 +185,7 @@ impl Modem {
                 Value::List(if t.is_empty() { Vec::new() } else { vec![t] })
             }
             Ok(v) => v,
-            Err(r) => return Outcome::Error(Error::Stack(r.error())),
+            Err(r) => return Modem::answer(r.condition()),
         };
         self.store(p, socket, value)
     }
@@ -261,7 +261,7 @@ impl Modem {
         } else {
             let number = self.selected_dial_number();
             if number.is_empty() {
-                return Outcome::Error(Error::Stack(StackError::BadConfiguration));
+                return Modem::answer(Condition::UnusableConfiguration);
             }
             self.dial_gsm(&number, now);
             Outcome::Deferred
@@ -325,7 +325,7 @@ impl Modem {
         match self.radio.session {
             Session::Connected { .. } => {
                 tracing::warn!("AT#{name} is not modelled by this emulator version");
-                Outcome::Error(Error::Stack(StackError::ResourceUnavailable))
+                Modem::answer(Condition::ServiceNotModelled)
             }
             _ => Outcome::Error(Error::Stack(StackError::NotActive)),
         }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::data_mode::{Coding, DataMode, ETX};
 use super::Running;
-use crate::at::codes::StackError;
+use crate::at::codes::{Condition, StackError};
 use crate::at::command::Form;
 use crate::at::parameters::{Parameter, Value, DLEMODE, TCPPORT, TCPSERV, TCPTXDELAY};
 use crate::at::response::{Final, Info};
@@ -67,9 +67,9 @@ impl Modem {
             Form::Set(id) => match id.trim() {
                 "1" => 1,
                 "2" => 2,
-                _ => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
+                _ => return Modem::answer(Condition::BadSocketId),
             },
-            Form::Test => return Outcome::Error(Error::Stack(StackError::BadArgumentValue)),
+            Form::Test => return Modem::answer(Condition::BadSocketId),
             Form::Read | Form::Malformed => return Outcome::Error(Error::Stack(StackError::SyntaxError)),
         };
         if name == "LTCPSTOP" {
@@ -85,11 +85,11 @@ impl Modem {
             return Outcome::Error(Error::Stack(StackError::NotActive));
         }
         if self.service.is_some() {
-            return Outcome::Error(Error::Stack(StackError::ServiceRunning));
+            return Modem::answer(Condition::SecondService);
         }
         let port = match self.param(&TCPPORT, Some(socket)) {
             Value::Int(p) if p > 0 => p as u16,
-            _ => return Outcome::Error(Error::Stack(StackError::BadConfiguration)),
+            _ => return Modem::answer(Condition::UnusableConfiguration),
         };
         let server = self.param(&TCPSERV, Some(socket)).to_string();
         if name == "LTCPSTART" {
@@ -98,14 +98,14 @@ impl Modem {
             let allowed = match server.parse::<IpAddr>() {
                 Ok(ip) if ip == IpAddr::from([255, 255, 255, 255]) => None,
                 Ok(ip) => Some(ip),
-                Err(_) => return Outcome::Error(Error::Stack(StackError::BadConfiguration)),
+                Err(_) => return Modem::answer(Condition::UnusableConfiguration),
             };
             self.net_requests.push(Request::Listen { socket, port, allowed });
             self.set_service(Some(Running::Tcp(Socket::Listening { id: socket })), "AT#LTCPSTART");
             Outcome::Continue
         } else {
             if server.is_empty() {
-                return Outcome::Error(Error::Stack(StackError::BadConfiguration));
+                return Modem::answer(Condition::UnusableConfiguration);
             }
             self.net_requests.push(Request::Connect { socket, host: server, port });
             self.set_service(Some(Running::Tcp(Socket::Connecting { id: socket })), "AT#OTCP");
@@ -159,17 +159,17 @@ impl Modem {
                 match current {
                     Socket::Connecting { .. } => {
                         self.set_service(None, "the connection failed");
-                        let code = if failure == Failure::Resolve {
-                            StackError::NotResolved
+                        // 38027 is printed in every service's table (p.21-22).
+                        if failure == Failure::Resolve {
+                            f.stack_error(&mut self.out, StackError::NotResolved);
                         } else {
-                            StackError::TcpOpenFailed
-                        };
-                        f.stack_error(&mut self.out, code);
+                            self.answer_now(Condition::TcpOpenFailed);
+                        }
                         self.release_queued(now);
                     }
                     Socket::Listening { .. } => {
                         self.set_service(None, "listening failed");
-                        f.stack_error(&mut self.out, StackError::ResourceUnavailable);
+                        self.answer_now(Condition::CannotListen);
                     }
                     Socket::Online { .. } => {}
                 }
