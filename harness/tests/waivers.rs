@@ -229,3 +229,91 @@ fn lint_reports_unknown_family_ids_where_they_are_written() {
     let (scenarios, errors) = load_dir(dir.path());
     assert!(errors.is_empty() && scenarios.len() == 1, "{errors:?}");
 }
+
+#[tokio::test]
+async fn a_target_that_cannot_answer_has_an_unknown_identity_not_an_error() {
+    // Nothing listens on port 1: the line cannot be opened.
+    let target: Target = "tcp:127.0.0.1:1".parse().unwrap();
+    let identity = mtg::runner::suite::identify(&target, &Options::default()).await;
+    assert!(identity.cgmr.is_none() && identity.vversion.is_none());
+    assert!(identity.unknown.as_deref().is_some_and(|why| why.contains("127.0.0.1:1")), "{identity:?}");
+    let families = mtg::family::load(&mtg::workspace_root().join("scenarios/families.yaml")).unwrap();
+    assert_eq!(mtg::family::place(&identity, &families), None);
+}
+
+#[test]
+fn reporters_fed_events_show_waivers_bases_and_the_family() {
+    use mtg::family::{Identity, Placement};
+    use mtg::runner::events::Event;
+    use mtg::runner::Outcome;
+    use mtg::scenario::Basis;
+    use mtg::transcript::Transcript;
+    use mtg::waiver::WaiverNote;
+
+    let dir = tempfile::tempdir().unwrap();
+    write_suite(dir.path());
+    let (mut scenarios, _) = load_dir(dir.path());
+    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = OutputDir::create(out_dir.path()).unwrap();
+    let sinks: Vec<Box<dyn Sink>> =
+        vec![Box::new(RecordReporter::new(&out.path)), Box::new(HtmlReporter::new(&out.path, None))];
+    let started = std::time::UNIX_EPOCH + Duration::from_secs(1_796_190_012);
+    sinks.event(&Event::RunStarted {
+        target: "serial:/dev/ttyUSB0",
+        scenarios_root: dir.path(),
+        selected: &scenarios,
+        jobs: 1,
+        started,
+    });
+    let identity = Identity { cgmr: Some("641c01gg.Q2406B".into()), vversion: None, unknown: None };
+    let placement = Placement { family: "641c".into(), by: "AT+CGMR".into(), matched: "641c".into() };
+    sinks.event(&Event::Identified { identity: &identity, family: Some(&placement) });
+    let fail = |id: &str, basis| Outcome {
+        id: id.into(),
+        verdict: Verdict::Fail,
+        message: Some("step 1 (x.yaml:5): expected \"ERROR\", got \"OK\"".into()),
+        failed_step: Some((1, "x.yaml:5".into())),
+        basis: Some(basis),
+        duration_ms: 3,
+        transcript: Transcript::new(id, Vec::new()),
+    };
+    let expired = WaiverNote {
+        id: "W9".into(),
+        reason: "r".into(),
+        ticket: "T-9".into(),
+        expires: "2026-11-30".into(),
+        expired: true,
+    };
+    let cases =
+        [(fail("t.expired", Basis::ProjectChoice), Some(&expired)), (fail("t.other-unit", Basis::RealDevice), None)];
+    for (n, (outcome, waiver)) in cases.iter().enumerate() {
+        let scenario = scenarios.iter().find(|s| s.id == outcome.id).unwrap();
+        sinks.event(&Event::ScenarioFinished {
+            scenario,
+            started,
+            outcome,
+            golden: None,
+            waiver: *waiver,
+            done: n + 1,
+            total: 2,
+        });
+    }
+    sinks.event(&Event::RunFinished { interrupted: false, not_run: &[], unmatched_waivers: &["W1".to_string()] });
+
+    let record = read_record(&out.path).unwrap();
+    assert_eq!(record.family.as_ref().map(|p| p.family.as_str()), Some("641c"));
+    assert_eq!(record.failures_by_basis.get("project-choice"), Some(&1));
+    assert_eq!(record.failures_by_basis.get("real-device"), Some(&1));
+    let expired = record.results.iter().find(|r| r.id == "t.expired").unwrap();
+    assert_eq!(
+        expired.message.as_deref(),
+        Some("step 1 (x.yaml:5): expected \"ERROR\", got \"OK\"; waiver W9 expired on 2026-11-30 (T-9: r)")
+    );
+    assert_eq!(record.unmatched_waivers, ["W1"]);
+    let html = std::fs::read_to_string(out.path.join("report.html")).unwrap();
+    assert!(html.contains("0 manual, 1 real-device, 0 inferred, 1 project-choice; 0 waived"), "{html}");
+    assert!(html.contains("AT+CGMR: <code>641c01gg.Q2406B</code>, AT#VVERSION: <code>(no answer)</code>"), "{html}");
+    // No index given: no words, and none claimed.
+    assert!(!html.contains("The manual's words this step rests on"));
+}

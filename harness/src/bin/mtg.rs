@@ -424,10 +424,13 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     if args.list {
         let offered = target.capabilities();
         for s in &selected {
-            let status = match mtg::runner::suite::ignore_reason(s, &offered) {
+            let mut status = match mtg::runner::suite::ignore_reason(s, &offered) {
                 Some(reason) => format!("ignored: {reason}"),
                 None => "runs".to_string(),
             };
+            if !s.families.is_empty() {
+                status.push_str(&format!(" (families {})", s.families.join(", ")));
+            }
             println!("{:<44} {:<9} {:<40} {}", s.id, s.basis.to_string(), status, s.source);
         }
         return ExitCode::SUCCESS;

@@ -167,7 +167,7 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
          <li class=\"open\">{} on inferred or real-device expectations</li><li class=\"error\">{} rig errors</li>\
          <li class=\"differs\">{} golden differences</li><li class=\"skip\">{} skipped</li><li>{} not run</li></ul>",
         count(&|r| r.verdict == Verdict::Pass && r.golden != "differs"),
-        count(&|r| r.failed() && matches!(r.basis, Some(Basis::Manual | Basis::ProjectChoice) | None)),
+        count(&|r| r.failed() && matches!(r.basis, Some(Basis::Manual) | None)),
         count(&|r| r.failed() && matches!(r.basis, Some(Basis::Inferred | Basis::RealDevice))),
         count(&|r| r.verdict == Verdict::Error),
         count(&|r| r.golden == "differs"),
