@@ -12,12 +12,14 @@
 //! - [`transcript`]: what crossed the line, normalised and redacted;
 //! - [`golden`]: golden transcripts held in `golden/`;
 //! - [`report`]: reporters consuming the runner's events (console, run record, JUnit, HTML);
-//! - [`coverage`]: the manual index and which scenarios cover each entry.
+//! - [`coverage`]: the manual index and which scenarios cover each entry;
+//! - [`family`]: firmware families and a unit's identity; [`waiver`]: accepted failures, until they expire.
 
 pub mod at;
 pub mod control;
 pub mod coverage;
 pub mod emulator;
+pub mod family;
 pub mod golden;
 pub mod provenance;
 pub mod redact;
@@ -26,6 +28,7 @@ pub mod runner;
 pub mod scenario;
 pub mod transcript;
 pub mod transport;
+pub mod waiver;
 
 use std::path::PathBuf;
 

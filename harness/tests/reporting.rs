@@ -49,6 +49,7 @@ impl Sink for Recorder {
             Event::RunStarted { target, selected, jobs, .. } => {
                 format!("run-started {target} {} scenario(s) {jobs} job(s)", selected.len())
             }
+            Event::Identified { family, .. } => format!("identified {:?}", family.map(|f| &f.family)),
             Event::ScenarioStarted { scenario, .. } => format!("scenario-started {}", scenario.id),
             Event::StepStarted { scenario, index, total, description, origin } => {
                 format!("step {scenario} {index}/{total} {description} @{origin}")
@@ -60,7 +61,7 @@ impl Sink for Recorder {
             Event::ScenarioFinished { scenario, outcome, golden, done, total, .. } => {
                 format!("scenario-finished {} {} golden={golden:?} {done}/{total}", scenario.id, outcome.verdict)
             }
-            Event::RunFinished { interrupted, not_run } => {
+            Event::RunFinished { interrupted, not_run, .. } => {
                 format!("run-finished interrupted={interrupted} {not_run:?}")
             }
         };
@@ -75,6 +76,9 @@ fn plan(dir: &Path, jobs: usize, golden_root: Option<&Path>) -> Plan {
         jobs,
         golden_root: golden_root.map(Path::to_path_buf),
         grace: Duration::from_secs(5),
+        families: None,
+        waivers: None,
+        today: "2026-12-02".into(),
     }
 }
 
@@ -211,6 +215,7 @@ fn reporters_write_the_record_as_the_run_goes_and_after_an_interruption() {
         started: a_started,
         outcome,
         golden,
+        waiver: None,
         done,
         total: 3,
     };
@@ -222,7 +227,7 @@ fn reporters_write_the_record_as_the_run_goes_and_after_an_interruption() {
     assert!(!record.finished);
     sinks.event(&finished(&scenarios[1], &fail, None, 2));
     assert!(!out.path.join("report.html").exists(), "the page is written at the end");
-    sinks.event(&Event::RunFinished { interrupted: true, not_run: &["t.c".to_string()] });
+    sinks.event(&Event::RunFinished { interrupted: true, not_run: &["t.c".to_string()], unmatched_waivers: &[] });
 
     let record = read_record(&out.path).unwrap();
     assert!(record.interrupted && !record.finished && !record.success());

@@ -109,6 +109,9 @@ async fn no_password_reaches_any_output() {
         jobs: 1,
         golden_root: None,
         grace: Duration::from_secs(5),
+        families: None,
+        waivers: None,
+        today: "2026-12-02".into(),
     };
     let result =
         run_suite(std::slice::from_ref(&scenario), &target, &Options::default(), &plan, Arc::new(reporters)).await;

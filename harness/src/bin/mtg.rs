@@ -114,6 +114,9 @@ struct RunArgs {
     /// List the selected scenarios and whether the target can run them; run nothing.
     #[arg(long)]
     list: bool,
+    /// Known failures accepted until a date (YAML; see README.md, "Waivers").
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
 }
 
 /// Scenarios run at once on the in-process emulator by default.
@@ -422,10 +425,13 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     if args.list {
         let offered = target.capabilities();
         for s in &selected {
-            let status = match mtg::runner::suite::ignore_reason(s, &offered) {
+            let mut status = match mtg::runner::suite::ignore_reason(s, &offered) {
                 Some(reason) => format!("ignored: {reason}"),
                 None => "runs".to_string(),
             };
+            if !s.families.is_empty() {
+                status.push_str(&format!(" (families {})", s.families.join(", ")));
+            }
             println!("{:<44} {:<9} {:<40} {}", s.id, s.basis.to_string(), status, s.source);
         }
         return ExitCode::SUCCESS;
@@ -436,6 +442,32 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             eprintln!("error: baseline {e}");
             return ExitCode::from(2);
         }
+    };
+    let waivers = match args.waivers.as_deref().map(mtg::waiver::Waivers::load).transpose() {
+        Ok(w) => w.map(Arc::new),
+        Err(e) => {
+            eprintln!("error: waivers: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The firmware families the unit is placed in (none without the file).
+    let families_file = dir.join("families.yaml");
+    let families = if families_file.is_file() {
+        match mtg::family::load(&families_file) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    // The manual index, loaded once: reports show the words behind a failed
+    // manual-backed step. Without it they show none.
+    let context = match mtg::coverage::load_index(&dir.join("manual-index.yaml")) {
+        Ok(entries) => report::Context::with_index(Arc::new(entries)),
+        Err(_) => report::Context::default(),
     };
     let out = match OutputDir::create(&args.out) {
         Ok(o) => o,
@@ -466,9 +498,9 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     // In this order: the HTML page inlines the files the record wrote, and
     // the summary comes after everything is on disk.
     let sinks: Vec<Box<dyn Sink>> = vec![
-        Box::new(RecordReporter::new(&out.path)),
+        Box::new(RecordReporter::new(&out.path).with_context(context.clone())),
         Box::new(JunitReporter::new(&out.path)),
-        Box::new(HtmlReporter::new(&out.path, baseline)),
+        Box::new(HtmlReporter::new(&out.path, baseline).with_context(context)),
         Box::new(Console::new(tty, tty || args.steps, Some(out.path.clone()))),
     ];
     let selected: Vec<Scenario> = selected.into_iter().cloned().collect();
@@ -478,6 +510,9 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         jobs,
         golden_root: (!args.no_golden).then_some(root),
         grace: Duration::from_secs(5),
+        families: Some(families),
+        waivers,
+        today: report::time::utc_date(std::time::SystemTime::now()),
     };
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let options = Options { time_scale: args.time_scale, cancel: Some(cancel_rx), ..Options::default() };

@@ -54,22 +54,31 @@ impl Sink for Console {
                     record.started_date()
                 );
             }
+            Event::Identified { .. } => {
+                if let Some(line) = record.family_line() {
+                    eprintln!("mtg: {line}");
+                }
+            }
             Event::StepStarted { scenario, index, total, description, .. } if self.steps => {
                 self.step(scenario, index, total, description);
             }
-            Event::ScenarioFinished { scenario, outcome, golden, done, total, .. } => {
+            Event::ScenarioFinished { scenario, outcome, golden, waiver, done, total, .. } => {
                 let golden_note = match golden {
                     Some(Comparison::Differs(_)) => " (transcript differs from golden)",
                     Some(Comparison::Missing) => " (no golden yet)",
                     _ => "",
                 };
-                let detail = outcome.message.as_deref().map(|m| format!(": {}", redact_secrets(m))).unwrap_or_default();
+                let mut detail =
+                    outcome.message.as_deref().map(|m| format!(": {}", redact_secrets(m))).unwrap_or_default();
+                let mut verdict = outcome.verdict.to_string();
+                if let Some(w) = waiver.filter(|_| outcome.verdict == Verdict::Fail) {
+                    detail = format!("{detail} ({})", w.describe());
+                    if !w.expired {
+                        verdict = "waived".into();
+                    }
+                }
                 let clear = if self.tty && self.steps { "\r\x1b[2K" } else { "" };
-                eprintln!(
-                    "{clear}[{done:>4}/{total}] {:<8} {}{golden_note}{detail}",
-                    outcome.verdict.to_string(),
-                    scenario.id
-                );
+                eprintln!("{clear}[{done:>4}/{total}] {verdict:<8} {}{golden_note}{detail}", scenario.id);
             }
             Event::RunFinished { interrupted, .. } => {
                 println!("\n{}", summary(&record));
@@ -93,6 +102,9 @@ pub fn summary(record: &RunRecord) -> String {
     for r in &record.results {
         let detail = match (&r.verdict, &r.message) {
             (Verdict::Skipped(reason), _) => reason.clone(),
+            (_, Some(m)) if r.waived() => {
+                format!("{} — {m}", r.waiver.as_ref().map(|w| w.describe()).unwrap_or_default())
+            }
             (_, Some(m)) => {
                 let basis = r.basis.map(|b| format!(" [{b}]")).unwrap_or_default();
                 format!("{m}{basis}")
@@ -103,16 +115,27 @@ pub fn summary(record: &RunRecord) -> String {
             s,
             "{:<width$}  {:<8}  {:<8}  {:>6}ms  {detail}",
             r.id,
-            r.verdict.to_string(),
+            r.shown_verdict(),
             r.golden,
             r.duration_ms
         );
+    }
+    if let Some(family) = record.family_line() {
+        let _ = writeln!(s, "\nunit: {family}");
+    }
+    let failed = record.results.iter().filter(|r| r.failed()).count();
+    if failed > 0 || record.waived > 0 {
+        let by: Vec<String> = record.by_basis().iter().map(|(b, n)| format!("{n} {b}")).collect();
+        let _ = writeln!(s, "\nfailures by basis: {}; {} waived", by.join(", "), record.waived);
+    }
+    if !record.unmatched_waivers.is_empty() {
+        let _ = writeln!(s, "waivers that matched nothing: {}", record.unmatched_waivers.join(", "));
     }
     let _ = writeln!(
         s,
         "\n{} passed, {} failed, {} errors, {} skipped, {} golden differences{}",
         record.count(|v| *v == Verdict::Pass),
-        record.count(|v| *v == Verdict::Fail),
+        failed,
         record.count(|v| *v == Verdict::Error),
         record.count(|v| matches!(v, Verdict::Skipped(_))),
         record.results.iter().filter(|r| r.golden == "differs").count(),

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use super::{write_atomic, ReportError, RunRecord, ScenarioRecord};
+use super::{write_atomic, Context, ReportError, RunRecord, ScenarioRecord};
 use crate::runner::events::{Event, Sink};
 use crate::runner::Verdict;
 use crate::scenario::Basis;
@@ -25,18 +25,30 @@ pub struct HtmlReporter {
     dir: PathBuf,
     baseline: Option<RunRecord>,
     record: Mutex<RunRecord>,
+    context: Context,
 }
 
 impl HtmlReporter {
     pub fn new(dir: &Path, baseline: Option<RunRecord>) -> HtmlReporter {
-        HtmlReporter { dir: dir.to_path_buf(), baseline, record: Mutex::new(RunRecord::default()) }
+        HtmlReporter {
+            dir: dir.to_path_buf(),
+            baseline,
+            record: Mutex::new(RunRecord::default()),
+            context: Context::default(),
+        }
+    }
+
+    /// Show the manual's words behind failed manual-backed steps.
+    pub fn with_context(mut self, context: Context) -> HtmlReporter {
+        self.context = context;
+        self
     }
 }
 
 impl Sink for HtmlReporter {
     fn event(&self, event: &Event<'_>) {
         let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
-        record.apply(event);
+        record.apply_in(event, &self.context);
         if let Event::RunFinished { .. } = event {
             if let Err(e) = write(&self.dir, &record, self.baseline.as_ref()) {
                 eprintln!("error: {e}");
@@ -77,7 +89,7 @@ impl Change {
 }
 
 fn bad(r: &ScenarioRecord) -> bool {
-    matches!(r.verdict, Verdict::Fail | Verdict::Error) || r.golden == "differs"
+    r.failed() || r.verdict == Verdict::Error || r.golden == "differs"
 }
 
 /// Compare each scenario with the baseline.
@@ -108,6 +120,7 @@ fn esc(s: &str) -> String {
 /// Order of importance for a reader: findings on manual text first.
 fn rank(r: &ScenarioRecord) -> u8 {
     match (&r.verdict, r.basis) {
+        _ if r.waived() => 4,
         (Verdict::Fail, Some(Basis::Manual) | None) => 0,
         (Verdict::Fail, _) => 1,
         (Verdict::Error, _) => 2,
@@ -154,13 +167,37 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
          <li class=\"open\">{} on inferred or real-device expectations</li><li class=\"error\">{} rig errors</li>\
          <li class=\"differs\">{} golden differences</li><li class=\"skip\">{} skipped</li><li>{} not run</li></ul>",
         count(&|r| r.verdict == Verdict::Pass && r.golden != "differs"),
-        count(&|r| r.verdict == Verdict::Fail && matches!(r.basis, Some(Basis::Manual) | None)),
-        count(&|r| r.verdict == Verdict::Fail && matches!(r.basis, Some(Basis::Inferred | Basis::RealDevice))),
+        count(&|r| r.failed() && matches!(r.basis, Some(Basis::Manual) | None)),
+        count(&|r| r.failed() && matches!(r.basis, Some(Basis::Inferred | Basis::RealDevice))),
         count(&|r| r.verdict == Verdict::Error),
         count(&|r| r.golden == "differs"),
         count(&|r| matches!(r.verdict, Verdict::Skipped(_))),
         run.not_run.len()
     );
+    if let Some(family) = run.family_line() {
+        let answers = run.identity.as_ref().map_or(String::new(), |i| {
+            format!(
+                " — AT+CGMR: <code>{}</code>, AT#VVERSION: <code>{}</code>",
+                esc(i.cgmr.as_deref().unwrap_or("(no answer)")),
+                esc(i.vversion.as_deref().unwrap_or("(no answer)"))
+            )
+        });
+        let _ = writeln!(s, "<p class=\"family\">Unit: {}{answers}</p>", esc(&family));
+    }
+    let by: Vec<String> = run.by_basis().iter().map(|(b, n)| format!("{n} {b}")).collect();
+    let _ = writeln!(
+        s,
+        "<p class=\"by-basis\">Failures by the basis of the failed expectation: {}; {} waived.</p>",
+        by.join(", "),
+        run.waived
+    );
+    if !run.unmatched_waivers.is_empty() {
+        let _ = writeln!(
+            s,
+            "<p class=\"waivers\">Waivers that matched nothing: {}</p>",
+            esc(&run.unmatched_waivers.join(", "))
+        );
+    }
     if let Some(b) = baseline {
         let n = |c: Change| changes.values().filter(|v| **v == c).count();
         let _ = writeln!(
@@ -182,6 +219,7 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
     s.push_str("<th>detail</th></tr></thead><tbody>\n");
     for r in &rows {
         let class = match (&r.verdict, r.basis) {
+            _ if r.waived() => "waived",
             (Verdict::Pass, _) if r.golden == "differs" => "differs",
             (Verdict::Pass, _) => "pass",
             (Verdict::Fail, Some(Basis::Inferred | Basis::RealDevice)) => "open",
@@ -193,12 +231,16 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
             Verdict::Skipped(reason) => reason.clone(),
             _ => r.message.clone().unwrap_or_default(),
         };
+        let detail = match r.waiver.as_ref().filter(|_| r.waived()) {
+            Some(w) => format!("{} — {detail}", w.describe()),
+            None => detail,
+        };
         let _ = write!(
             s,
             "<tr class=\"{class}\"><td><a href=\"#{id}\">{id}</a><div class=\"src\">{src}</div></td><td>{v}</td><td>{basis}</td><td>{g}</td><td{started}>{t}&nbsp;ms</td>",
             id = esc(&r.id),
             src = esc(&r.source),
-            v = esc(&r.verdict.to_string()),
+            v = esc(&r.shown_verdict()),
             basis = r.basis.map(|b| b.to_string()).unwrap_or_default(),
             g = esc(&r.golden),
             t = r.duration_ms,
@@ -208,7 +250,7 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
             let c = changes.get(&r.id).copied().unwrap_or(Change::Unchanged);
             let _ = write!(s, "<td class=\"change {}\">{}</td>", c.label(), c.label());
         }
-        let _ = writeln!(s, "<td>{}</td></tr>", esc(&detail));
+        let _ = writeln!(s, "<td>{}{}</td></tr>", esc(&detail), words_html(r));
     }
     for (id, c) in &changes {
         if *c == Change::Removed {
@@ -253,6 +295,19 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
     s
 }
 
+/// The manual's words a failed manual-backed step rests on.
+fn words_html(r: &ScenarioRecord) -> String {
+    if r.words.is_empty() {
+        return String::new();
+    }
+    let quotes: Vec<String> = r
+        .words
+        .iter()
+        .map(|q| format!("<li>p.{} <code>{}</code>: “{}”</li>", q.page, esc(&q.entry), esc(&q.text)))
+        .collect();
+    format!("<div class=\"words\">The manual's words this step rests on:<ul>{}</ul></div>", quotes.join(""))
+}
+
 fn diff_html(diff: &str) -> String {
     diff.lines()
         .map(|l| {
@@ -294,6 +349,7 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;pad
 tr.fail td:first-child{border-left:4px solid #c00}tr.open td:first-child{border-left:4px solid #e90}\
 tr.error td:first-child{border-left:4px solid #609}tr.differs td:first-child{border-left:4px solid #06c}\
 tr.pass td:first-child{border-left:4px solid #2a2}tr.skip{color:#888}\
+tr.waived td:first-child{border-left:4px solid #999}.words{margin-top:.4em;color:#333;font-size:13px}.words ul{margin:.2em 0}\
 .change.regressed{color:#c00;font-weight:bold}.change.fixed{color:#2a2}\
 .add{color:#070}.del{color:#b00}.bad{color:#b00;font-weight:bold}.step{color:#555;font-weight:bold}.tx{color:#035}\
 details{margin:.4em 0}summary{cursor:pointer}";
@@ -327,9 +383,12 @@ mod tests {
                     golden: "matches".into(),
                     transcript: None,
                     steps: vec![],
+                    waiver: None,
+                    words: vec![],
                 })
                 .collect(),
             not_run: vec![],
+            ..RunRecord::default()
         }
     }
 

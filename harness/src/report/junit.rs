@@ -35,9 +35,10 @@ impl Sink for JunitReporter {
 /// JUnit XML (one testsuite, one testcase per scenario).
 pub fn junit(record: &RunRecord) -> String {
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let failures = record.count(|v| *v == Verdict::Fail);
+    let failures = record.results.iter().filter(|r| r.failed()).count();
     let errors = record.count(|v| *v == Verdict::Error);
-    let skipped = record.count(|v| matches!(v, Verdict::Skipped(_)));
+    // A waived failure is reported as skipped, with the waiver.
+    let skipped = record.count(|v| matches!(v, Verdict::Skipped(_))) + record.waived;
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         s,
@@ -63,6 +64,10 @@ pub fn junit(record: &RunRecord) -> String {
                 );
             }
             Verdict::Pass => s.push_str("/>\n"),
+            Verdict::Fail if r.waived() => {
+                let waiver = r.waiver.as_ref().map(|w| w.describe()).unwrap_or_default();
+                let _ = writeln!(s, ">\n    <skipped message=\"{}: {msg}\"/>\n  </testcase>", esc(&waiver));
+            }
             Verdict::Fail => {
                 let _ = writeln!(s, ">\n    <failure message=\"{msg}{basis}\"/>\n  </testcase>");
             }

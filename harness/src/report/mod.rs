@@ -19,16 +19,66 @@ pub mod junit;
 pub mod record;
 pub mod time;
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
+use crate::coverage::Entry;
+use crate::family::{Identity, Placement};
 use crate::golden::Comparison;
 use crate::runner::events::Event;
 use crate::runner::{Outcome, Verdict};
 use crate::scenario::{Basis, Scenario};
+use crate::waiver::WaiverNote;
+
+/// The manual's words a failed manual-backed step rests on: one quote of an
+/// entry of the manual index the step cites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitedQuote {
+    /// The manual-index entry.
+    pub entry: String,
+    /// Printed page.
+    pub page: u32,
+    pub text: String,
+}
+
+/// What reporters are given besides the events: the manual index (loaded
+/// once by `mtg run`), to show the words behind a failed step.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub index: Option<Arc<Vec<Entry>>>,
+}
+
+impl Context {
+    pub fn with_index(index: Arc<Vec<Entry>>) -> Context {
+        Context { index: Some(index) }
+    }
+
+    /// The quotes cited by step `step` (1-based) of `scenario`, as
+    /// [`provenance::cited`](crate::provenance::cited) finds them.
+    pub fn words(&self, scenario: &Scenario, step: usize) -> Vec<CitedQuote> {
+        let (Some(entries), Some(step)) = (&self.index, step.checked_sub(1).and_then(|i| scenario.steps.get(i))) else {
+            return Vec::new();
+        };
+        let index = crate::provenance::Index::new(entries);
+        let cited = crate::provenance::cited(scenario, step, &index);
+        crate::provenance::cited_words(&cited)
+            .into_iter()
+            .map(|(e, q)| CitedQuote { entry: e.id.clone(), page: q.page, text: q.text.clone() })
+            .collect()
+    }
+}
+
+/// How failures are counted by the basis of the failed expectation: `manual`,
+/// `real-device`, `inferred`, `project-choice`, and `unattributed` for a
+/// failure after the last step (unexpected output at the end).
+pub fn basis_key(basis: Option<Basis>) -> String {
+    basis.map_or_else(|| "unattributed".to_string(), |b| b.to_string())
+}
 
 /// The record of one scenario in a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +104,34 @@ pub struct ScenarioRecord {
     /// Time of each step: on a rig, the unit's response time per command.
     #[serde(default)]
     pub steps: Vec<crate::transcript::StepTime>,
+    /// A waiver matched the failure: live (`expired: false`, the failure is
+    /// waived and not a finding) or expired (the failure stands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+    /// For a failed manual-backed step: the manual's words it rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<CitedQuote>,
+}
+
+impl ScenarioRecord {
+    /// A failure a live waiver covers.
+    pub fn waived(&self) -> bool {
+        self.verdict == Verdict::Fail && self.waiver.as_ref().is_some_and(|w| !w.expired)
+    }
+
+    /// A failure that is a finding (not waived).
+    pub fn failed(&self) -> bool {
+        self.verdict == Verdict::Fail && !self.waived()
+    }
+
+    /// The verdict as reports show it: `waived` for a waived failure.
+    pub fn shown_verdict(&self) -> String {
+        if self.waived() {
+            "waived".to_string()
+        } else {
+            self.verdict.to_string()
+        }
+    }
 }
 
 /// The record of a run.
@@ -71,6 +149,21 @@ pub struct RunRecord {
     pub results: Vec<ScenarioRecord>,
     /// Selected scenarios that did not run (interrupted runs).
     pub not_run: Vec<String>,
+    /// What the target said it is, when it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// The firmware family the target was placed in, and the text that placed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Placement>,
+    /// Failures (not waived) by the basis of the failed expectation.
+    #[serde(default)]
+    pub failures_by_basis: BTreeMap<String, usize>,
+    /// Failures waived by a live waiver.
+    #[serde(default)]
+    pub waived: usize,
+    /// Waivers that matched no failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_waivers: Vec<String>,
 }
 
 impl RunRecord {
@@ -82,10 +175,9 @@ impl RunRecord {
     pub fn success(&self) -> bool {
         self.finished
             && !self.interrupted
-            && self
-                .results
-                .iter()
-                .all(|r| matches!(r.verdict, Verdict::Pass | Verdict::Skipped(_)) && r.golden != "differs")
+            && self.results.iter().all(|r| {
+                (matches!(r.verdict, Verdict::Pass | Verdict::Skipped(_)) || r.waived()) && r.golden != "differs"
+            })
     }
 
     /// When the run started, as a date (older records only have `started_unix`).
@@ -93,8 +185,49 @@ impl RunRecord {
         self.started.clone().unwrap_or_else(|| time::utc_from_unix(self.started_unix as i64))
     }
 
+    /// The family line of reports: `651_ (AT+CGMR says "651_")`, or why it is unknown.
+    pub fn family_line(&self) -> Option<String> {
+        let identity = self.identity.as_ref()?;
+        Some(match (&self.family, &identity.unknown) {
+            (Some(p), _) => format!("firmware family {} ({} says {:?})", p.family, p.by, p.matched),
+            (None, Some(why)) => format!("firmware family unknown: {why}"),
+            (None, None) => format!(
+                "firmware family unknown: no family matches AT+CGMR {:?}, AT#VVERSION {:?}",
+                identity.cgmr.as_deref().unwrap_or("(no answer)"),
+                identity.vversion.as_deref().unwrap_or("(no answer)")
+            ),
+        })
+    }
+
+    /// Failures counted by basis, in the order reports show them (the four
+    /// bases always, `unattributed` when there are any).
+    pub fn by_basis(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = [Basis::Manual, Basis::RealDevice, Basis::Inferred, Basis::ProjectChoice]
+            .into_iter()
+            .map(|b| (b.to_string(), self.failures_by_basis.get(&b.to_string()).copied().unwrap_or(0)))
+            .collect();
+        if let Some(n) = self.failures_by_basis.get("unattributed") {
+            out.push(("unattributed".into(), *n));
+        }
+        out
+    }
+
+    fn recount(&mut self) {
+        let mut by = BTreeMap::new();
+        for r in self.results.iter().filter(|r| r.failed()) {
+            *by.entry(basis_key(r.basis)).or_insert(0) += 1;
+        }
+        self.failures_by_basis = by;
+        self.waived = self.results.iter().filter(|r| r.waived()).count();
+    }
+
     /// Bring the record up to date with one event; true when it changed.
     pub fn apply(&mut self, event: &Event<'_>) -> bool {
+        self.apply_in(event, &Context::default())
+    }
+
+    /// [`apply`](Self::apply), with what the context gives (the manual's words).
+    pub fn apply_in(&mut self, event: &Event<'_>, context: &Context) -> bool {
         match *event {
             Event::RunStarted { target, scenarios_root, selected, started, .. } => {
                 *self = RunRecord {
@@ -107,18 +240,32 @@ impl RunRecord {
                     interrupted: false,
                     results: Vec::new(),
                     not_run: selected.iter().map(|s| s.id.clone()).collect(),
+                    ..RunRecord::default()
                 };
                 true
             }
-            Event::ScenarioFinished { scenario, started, outcome, golden, .. } => {
+            Event::Identified { identity, family } => {
+                self.identity = Some(identity.clone());
+                self.family = family.cloned();
+                true
+            }
+            Event::ScenarioFinished { scenario, started, outcome, golden, waiver, .. } => {
                 self.not_run.retain(|id| *id != scenario.id);
+                let mut message = outcome.message.as_deref().map(|m| outcome.transcript.redact(m));
+                if let Some(w) = waiver.filter(|w| w.expired) {
+                    message = Some(format!("{}; {}", message.unwrap_or_default(), w.describe()));
+                }
+                let words = match (&outcome.verdict, outcome.basis, &outcome.failed_step) {
+                    (Verdict::Fail, Some(Basis::Manual), Some((step, _))) => context.words(scenario, *step),
+                    _ => Vec::new(),
+                };
                 self.results.push(ScenarioRecord {
                     id: scenario.id.clone(),
                     title: scenario.title.clone(),
                     source: scenario.source.to_string(),
                     file: scenario.path.display().to_string(),
                     verdict: outcome.verdict.clone(),
-                    message: outcome.message.as_deref().map(|m| outcome.transcript.redact(m)),
+                    message,
                     failed_step: outcome.failed_step.clone(),
                     basis: outcome.basis,
                     started: Some(time::utc_millis(started)),
@@ -126,13 +273,17 @@ impl RunRecord {
                     golden: golden_label(golden).to_string(),
                     transcript: transcript_file(scenario, outcome),
                     steps: outcome.transcript.step_times(outcome.duration_ms),
+                    waiver: waiver.cloned(),
+                    words,
                 });
+                self.recount();
                 true
             }
-            Event::RunFinished { interrupted, not_run } => {
+            Event::RunFinished { interrupted, not_run, unmatched_waivers } => {
                 self.interrupted = interrupted;
                 self.finished = !interrupted;
                 self.not_run = not_run.to_vec();
+                self.unmatched_waivers = unmatched_waivers.to_vec();
                 true
             }
             _ => false,

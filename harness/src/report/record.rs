@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use super::{transcript_file, write_atomic, ReportError, RunRecord};
+use super::{transcript_file, write_atomic, Context, ReportError, RunRecord};
 use crate::golden::Comparison;
 use crate::runner::events::{Event, Sink};
 
@@ -15,12 +15,19 @@ use crate::runner::events::{Event, Sink};
 pub struct RecordReporter {
     dir: PathBuf,
     record: Mutex<RunRecord>,
+    context: Context,
 }
 
 impl RecordReporter {
     /// Write into `dir`, which [`OutputDir::create`](super::OutputDir::create) prepared.
     pub fn new(dir: &Path) -> RecordReporter {
-        RecordReporter { dir: dir.to_path_buf(), record: Mutex::new(RunRecord::default()) }
+        RecordReporter { dir: dir.to_path_buf(), record: Mutex::new(RunRecord::default()), context: Context::default() }
+    }
+
+    /// Record the manual's words behind failed manual-backed steps.
+    pub fn with_context(mut self, context: Context) -> RecordReporter {
+        self.context = context;
+        self
     }
 
     fn write_record(&self, record: &RunRecord) -> Result<(), ReportError> {
@@ -48,7 +55,7 @@ impl Sink for RecordReporter {
             eprintln!("error: {e}");
         }
         let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
-        if record.apply(event) {
+        if record.apply_in(event, &self.context) {
             if let Err(e) = self.write_record(&record) {
                 eprintln!("error: {e}");
             }

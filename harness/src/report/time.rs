@@ -18,6 +18,11 @@ pub fn utc_millis(t: SystemTime) -> String {
     format_utc(secs, Some(nanos / 1_000_000))
 }
 
+/// `2026-12-02`: the UTC date (waivers expire by date).
+pub fn utc_date(t: SystemTime) -> String {
+    utc_seconds(t)[..10].to_string()
+}
+
 /// `2026-12-02T05:40:12Z` for seconds since 1970 (as `started_unix` holds them).
 pub fn utc_from_unix(secs: i64) -> String {
     format_utc(secs, None)

@@ -9,11 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::family::{Identity, Placement};
 use crate::golden::Comparison;
 use crate::scenario::Scenario;
 use crate::transcript::Role;
 
 use super::Outcome;
+use crate::waiver::WaiverNote;
 
 /// One thing that happened during a run, in the order it happened. Within a
 /// scenario, events arrive in order; scenarios running at once interleave.
@@ -30,6 +32,12 @@ pub enum Event<'a> {
         /// Scenarios run at once.
         jobs: usize,
         started: SystemTime,
+    },
+    /// What the target said it is (asked once, before any scenario), and the
+    /// firmware family it was placed in, if any.
+    Identified {
+        identity: &'a Identity,
+        family: Option<&'a Placement>,
     },
     ScenarioStarted {
         scenario: &'a Scenario,
@@ -64,6 +72,9 @@ pub enum Event<'a> {
         started: SystemTime,
         outcome: &'a Outcome,
         golden: Option<&'a Comparison>,
+        /// The waiver that matched the failure: live (the failure is waived,
+        /// not a finding) or expired (the failure stands).
+        waiver: Option<&'a WaiverNote>,
         /// How many scenarios have finished, this one included.
         done: usize,
         total: usize,
@@ -74,6 +85,8 @@ pub enum Event<'a> {
     RunFinished {
         interrupted: bool,
         not_run: &'a [String],
+        /// Ids of the run's waivers that matched no failure.
+        unmatched_waivers: &'a [String],
     },
 }
 

@@ -74,11 +74,14 @@ pub struct Options {
     /// Becomes true when the run is interrupted: the scenario stops at once
     /// and returns what it has (its transcript is still written).
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The unit's firmware family, when it is known: steps scoped to other
+    /// families are skipped. `None` runs every step.
+    pub family: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0, cancel: None }
+        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0, cancel: None, family: None }
     }
 }
 
@@ -140,6 +143,17 @@ pub async fn execute(
     let mut failed = None;
     let mut stop = None;
     for (i, step) in scenario.steps.iter().enumerate() {
+        if let Some(family) =
+            options.family.as_deref().filter(|f| !step.families.is_empty() && !step.families.iter().any(|s| s == f))
+        {
+            run.transcript.note(format!(
+                "step {} ({}) skipped: for firmware families {}; this unit is {family}",
+                i + 1,
+                step.origin,
+                step.families.join(", ")
+            ));
+            continue;
+        }
         let description = describe(step);
         sink.event(&Event::StepStarted {
             scenario: &scenario.id,

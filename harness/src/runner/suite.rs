@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use crate::family::{self, Family, Identity};
 use crate::golden::{self, Comparison};
 use crate::scenario::{self, Capability, LoadError, Scenario};
 use crate::transport::{Target, TargetError};
+use crate::waiver::Waivers;
 
 use super::events::{Event, Sink};
 use super::{cancelled, execute, Options, Outcome, Verdict};
@@ -107,6 +109,86 @@ pub struct Plan {
     /// After an interruption, how long running scenarios get to stop and
     /// hand in what they have before they are abandoned.
     pub grace: Duration,
+    /// Ask the target what it is before the run and place it in one of these
+    /// families (`scenarios/families.yaml`); `None` asks nothing (and scopes
+    /// nothing by family).
+    pub families: Option<Vec<Family>>,
+    /// Failures these waivers match are waived (or reported as expired).
+    pub waivers: Option<Arc<Waivers>>,
+    /// Today, `YYYY-MM-DD`, for the waivers' expiry dates.
+    pub today: String,
+}
+
+/// The family scoping of a scenario, when it rules this unit out.
+pub fn family_skip(scenario: &Scenario, family: Option<&str>) -> Option<String> {
+    let family = family?;
+    if scenario.families.is_empty() || scenario.families.iter().any(|f| f == family) {
+        return None;
+    }
+    Some(format!("for firmware families {}; this unit is {family}", scenario.families.join(", ")))
+}
+
+/// Ask the target what it is (`AT+CGMR`, then `AT#VVERSION`), changing
+/// nothing on it: no `AT+WOPEN=1` first, so a unit whose stack is closed may
+/// refuse `AT#VVERSION` (its answer is then absent). A target that cannot be
+/// opened or does not answer has an unknown identity; that is no error.
+pub async fn identify(target: &Target, options: &Options) -> Identity {
+    let tmp = tempfile::tempdir();
+    let target = match (target, &tmp) {
+        (Target::Emulator { flash: None, caps }, Ok(dir)) => {
+            Target::Emulator { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        }
+        (Target::Pty { flash: None, caps }, Ok(dir)) => {
+            Target::Pty { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        }
+        (t, _) => t.clone(),
+    };
+    let mut t = match target.open().await {
+        Ok(t) => t,
+        Err(e) => return Identity::unknown(e.to_string()),
+    };
+    let desc = t.describe();
+    let asking = async {
+        let mut reader = super::lines::LineReader::new();
+        let cgmr = ask(t.as_mut(), &mut reader, "AT+CGMR", options).await;
+        let vversion = ask(t.as_mut(), &mut reader, "AT#VVERSION", options).await;
+        let unknown =
+            (cgmr.is_none() && vversion.is_none()).then(|| format!("{desc} answered neither AT+CGMR nor AT#VVERSION"));
+        Identity { cgmr, vversion, unknown }
+    };
+    tokio::select! {
+        id = asking => id,
+        _ = cancelled(options.cancel.clone()) => Identity::unknown("interrupted before the target was asked"),
+    }
+}
+
+/// The information lines a command is answered with, when it is answered `OK`.
+async fn ask(
+    t: &mut dyn crate::transport::Transport,
+    reader: &mut super::lines::LineReader,
+    command: &str,
+    options: &Options,
+) -> Option<String> {
+    use tokio::io::AsyncWriteExt;
+    {
+        t.write_all(format!("{command}\r").as_bytes()).await.ok()?;
+        t.flush().await.ok()?;
+        let idle = Duration::from_secs(3).mul_f64(options.time_scale);
+        let deadline = t.now() + Duration::from_secs(5).mul_f64(options.time_scale);
+        let mut info = Vec::new();
+        loop {
+            let seg = reader.next(t, idle, deadline).await.ok()?;
+            let line = crate::transcript::line_text(&seg);
+            if line.is_empty() || line.eq_ignore_ascii_case(command) {
+                continue; // the echo
+            }
+            if crate::at::response::is_final(&line) {
+                let ok = line == "OK" || line == "0";
+                return (ok && !info.is_empty()).then(|| info.join(" "));
+            }
+            info.push(line);
+        }
+    }
 }
 
 /// How a suite run ended.
@@ -149,6 +231,19 @@ pub async fn run_suite(
         jobs: plan.jobs,
         started: SystemTime::now(),
     });
+    let (identity, placement) = match &plan.families {
+        Some(families) => {
+            let identity = identify(target, options).await;
+            let placement = family::place(&identity, families);
+            sink.event(&Event::Identified { identity: &identity, family: placement.as_ref() });
+            (identity, placement)
+        }
+        None => (Identity::default(), None),
+    };
+    let unit = Arc::new((identity, placement));
+    let mut options = options.clone();
+    options.family = unit.1.as_ref().map(|p| p.family.clone());
+    let options = &options;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -160,6 +255,7 @@ pub async fn run_suite(
                 let (scenario, target, options, sink, tally) =
                     (scenario.clone(), target.clone(), options.clone(), sink.clone(), tally.clone());
                 let golden_root = plan.golden_root.clone();
+                let (unit, waivers, today) = (unit.clone(), plan.waivers.clone(), plan.today.clone());
                 tasks.spawn(async move {
                     let _permit = permit;
                     if options.cancel.as_ref().is_some_and(|c| *c.borrow()) {
@@ -167,14 +263,22 @@ pub async fn run_suite(
                     }
                     let started = SystemTime::now();
                     sink.event(&Event::ScenarioStarted { scenario: &scenario, started });
-                    let outcome = run_one(&scenario, &target, &options, sink.as_ref()).await;
+                    let outcome = match family_skip(&scenario, options.family.as_deref()) {
+                        Some(reason) => skipped(&scenario, reason),
+                        None => run_one(&scenario, &target, &options, sink.as_ref()).await,
+                    };
+                    let waiver = waivers.filter(|_| outcome.verdict == Verdict::Fail).and_then(|w| {
+                        let step = outcome.failed_step.as_ref().map(|f| f.0);
+                        w.judge(&scenario.id, step, &unit.0, unit.1.as_ref(), &today)
+                    });
+                    let waived = waiver.as_ref().is_some_and(|w| !w.expired);
                     let comparison = golden_root
                         .filter(|_| outcome.verdict == Verdict::Pass)
                         .map(|root| golden::compare(&root, &scenario.id, &outcome.transcript.render()));
                     let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     tally.done += 1;
                     tally.finished.insert(scenario.id.clone());
-                    if matches!(outcome.verdict, Verdict::Fail | Verdict::Error)
+                    if (matches!(outcome.verdict, Verdict::Fail | Verdict::Error) && !waived)
                         || matches!(comparison, Some(Comparison::Differs(_)))
                     {
                         tally.findings += 1;
@@ -184,6 +288,7 @@ pub async fn run_suite(
                         started,
                         outcome: &outcome,
                         golden: comparison.as_ref(),
+                        waiver: waiver.as_ref(),
                         done: tally.done,
                         total,
                     });
@@ -206,7 +311,8 @@ pub async fn run_suite(
     let tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
     let not_run: Vec<String> =
         selected.iter().filter(|s| !tally.finished.contains(&s.id)).map(|s| s.id.clone()).collect();
-    sink.event(&Event::RunFinished { interrupted, not_run: &not_run });
+    let unmatched = plan.waivers.as_ref().map(|w| w.unmatched()).unwrap_or_default();
+    sink.event(&Event::RunFinished { interrupted, not_run: &not_run, unmatched_waivers: &unmatched });
     SuiteResult { interrupted, findings: tally.findings, not_run }
 }
 

@@ -357,6 +357,8 @@ struct RawScenario {
     #[serde(default)]
     sources: Vec<String>,
     #[serde(default)]
+    families: Vec<String>,
+    #[serde(default)]
     reading: Option<String>,
     #[serde(default)]
     vars: BTreeMap<String, String>,
@@ -417,11 +419,13 @@ struct RawStep {
     #[serde(default)]
     sources: Option<Vec<String>>,
     #[serde(default)]
+    families: Option<Vec<String>>,
+    #[serde(default)]
     note: Option<String>,
 }
 
 const ACTIONS: [&str; 6] = ["send", "raw", "silence", "wait", "emulator", "include"];
-const STEP_KEYS: [&str; 16] = [
+const STEP_KEYS: [&str; 17] = [
     "send",
     "raw",
     "silence",
@@ -437,6 +441,7 @@ const STEP_KEYS: [&str; 16] = [
     "basis",
     "cites",
     "sources",
+    "families",
     "note",
 ];
 
@@ -459,6 +464,7 @@ impl RawStep {
             "basis" => self.basis.is_some(),
             "cites" => self.cites.is_some(),
             "sources" => self.sources.is_some(),
+            "families" => self.families.is_some(),
             "note" => self.note.is_some(),
             _ => false,
         }
@@ -939,6 +945,7 @@ fn load(path: &Path, root: &Path) -> Result<Loaded, LoadError> {
         basis: raw.basis,
         cites: raw.cites,
         sources: raw.sources,
+        families: raw.families,
         reading: raw.reading,
         vars,
         ignore,
@@ -1194,6 +1201,7 @@ impl Loader<'_> {
             basis: raw.basis,
             cites: raw.cites.unwrap_or_default(),
             sources: raw.sources.unwrap_or_default(),
+            families: raw.families.unwrap_or_default(),
             note: raw.note,
             origin: format!("{}:{line}", ctx.rel),
         })
@@ -1247,7 +1255,7 @@ fn matcher(
 // ---------------------------------------------------------------------------
 
 /// Every scenario file under `root`: `*.yaml`, recursively, except files under
-/// a `fragments/` directory and `manual-index.yaml`; sorted by path.
+/// a `fragments/` directory, `manual-index.yaml` and `families.yaml`; sorted by path.
 fn scenario_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
         let entries = match std::fs::read_dir(dir) {
@@ -1267,7 +1275,7 @@ fn scenario_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
                 if name != "fragments" {
                     walk(&path, out, errors);
                 }
-            } else if name.ends_with(".yaml") && name != "manual-index.yaml" {
+            } else if name.ends_with(".yaml") && name != "manual-index.yaml" && name != "families.yaml" {
                 out.push(path);
             }
         }
@@ -1320,7 +1328,8 @@ pub fn load_dir(root: &Path) -> (Vec<Scenario>, Vec<LoadError>) {
 
 /// Everything [`load_dir`] reports, plus: every fragment under
 /// `<root>/fragments/` must parse, and every `covers` id must exist in
-/// `<root>/manual-index.yaml` (when that file exists).
+/// `<root>/manual-index.yaml` (when that file exists), and every `families`
+/// id of a scenario or step must be a family of `<root>/families.yaml` (when it exists).
 pub fn lint(root: &Path) -> Vec<LoadError> {
     let (loaded, mut errors) = load_suite(root);
 
@@ -1338,6 +1347,38 @@ pub fn lint(root: &Path) -> Vec<LoadError> {
                     .any(|o| o.file == e.file && o.line == e.line && o.column == e.column && o.message == e.message);
                 if !seen {
                     errors.push(e);
+                }
+            }
+        }
+    }
+
+    let families = root.join("families.yaml");
+    let known = families.is_file().then(|| crate::family::load(&families));
+    if let Some(Err(e)) = &known {
+        errors.push(LoadError::new(&families, 1, 1, e.clone()));
+    }
+    if let Some(Ok(known)) = known {
+        let known: Vec<String> = known.into_iter().map(|f| f.id).collect();
+        for l in &loaded {
+            let hint = || format!("`families` names ids of families.yaml: {}", known.join(", "));
+            for (i, id) in l.scenario.families.iter().enumerate() {
+                if !known.contains(id) {
+                    let e = l.file.err_value(&join_index("families", i), format!("unknown firmware family `{id}`"));
+                    errors.push(e.with_hint(hint()));
+                }
+            }
+            for step in &l.scenario.steps {
+                for id in step.families.iter().filter(|id| !known.contains(id)) {
+                    let (file, line) = step.origin.rsplit_once(':').unwrap_or((&step.origin, "0"));
+                    let e = LoadError::new(
+                        root.join(file),
+                        line.parse().unwrap_or(0),
+                        1,
+                        format!("unknown firmware family `{id}` in step"),
+                    );
+                    if !errors.contains(&e.clone().with_hint(hint())) {
+                        errors.push(e.with_hint(hint()));
+                    }
                 }
             }
         }

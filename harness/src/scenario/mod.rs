@@ -42,6 +42,9 @@ pub struct Scenario {
     /// The digest's source tags (`[code]`, `[UIP]` …) a `real-device` or
     /// `inferred` basis comes from.
     pub sources: Vec<String>,
+    /// Firmware families (ids of `scenarios/families.yaml`) the scenario is
+    /// for; empty: every family. On a unit of another family it is skipped.
+    pub families: Vec<String>,
     /// Where the manual contradicts itself: the reading chosen and why.
     pub reading: Option<String>,
     pub vars: BTreeMap<String, String>,
@@ -210,6 +213,9 @@ pub struct Step {
     pub cites: Vec<String>,
     /// Source tags of a `real-device`/`inferred` step basis.
     pub sources: Vec<String>,
+    /// Firmware families the step is for; empty: every family. On a unit of
+    /// another family the step is skipped (noted in the transcript).
+    pub families: Vec<String>,
     pub note: Option<String>,
     /// Where the step is written (file:line), for reports.
     pub origin: String,
