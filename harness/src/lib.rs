@@ -18,6 +18,7 @@ pub mod at;
 pub mod control;
 pub mod coverage;
 pub mod emulator;
+pub mod errata;
 pub mod golden;
 pub mod provenance;
 pub mod redact;

@@ -38,3 +38,37 @@ impl Provenance {
         }
     }
 }
+
+/// Which firmware the unit's words follow: what public driver code shows
+/// real units answer (`field`), or what the manual prints (`manual`). Where
+/// the two differ, `scenarios/errata.yaml` lists the difference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Firmware {
+    /// As real units answer ([code]/[code2] of the digest): the default.
+    #[default]
+    Field,
+    /// As S000333D prints it, word for word.
+    Manual,
+}
+
+impl Firmware {
+    pub const ALL: [Firmware; 2] = [Firmware::Field, Firmware::Manual];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Firmware::Field => "field",
+            Firmware::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Firmware> {
+        Firmware::ALL.into_iter().find(|f| f.name() == text)
+    }
+}
+
+impl std::fmt::Display for Firmware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

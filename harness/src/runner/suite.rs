@@ -77,11 +77,11 @@ pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, si
     }
     let tmp = tempfile::tempdir();
     let target = match (target, &tmp) {
-        (Target::Emulator { flash: None, caps }, Ok(dir)) => {
-            Target::Emulator { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        (Target::Emulator { flash: None, firmware, caps }, Ok(dir)) => {
+            Target::Emulator { flash: Some(dir.path().join("flash.json")), firmware: *firmware, caps: caps.clone() }
         }
-        (Target::Pty { flash: None, caps }, Ok(dir)) => {
-            Target::Pty { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        (Target::Pty { flash: None, firmware, caps }, Ok(dir)) => {
+            Target::Pty { flash: Some(dir.path().join("flash.json")), firmware: *firmware, caps: caps.clone() }
         }
         (t, _) => t.clone(),
     };
@@ -168,9 +168,11 @@ pub async fn run_suite(
                     let started = SystemTime::now();
                     sink.event(&Event::ScenarioStarted { scenario: &scenario, started });
                     let outcome = run_one(&scenario, &target, &options, sink.as_ref()).await;
-                    let comparison = golden_root
-                        .filter(|_| outcome.verdict == Verdict::Pass)
-                        .map(|root| golden::compare(&root, &scenario.id, &outcome.transcript.render()));
+                    let comparison = golden_root.filter(|_| outcome.verdict == Verdict::Pass).map(|root| {
+                        let text = outcome.transcript.render();
+                        let steps = scenario.profile_steps();
+                        golden::compare_profile(&root, &scenario.id, &text, options.firmware, &options.errata, &steps)
+                    });
                     let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     tally.done += 1;
                     tally.finished.insert(scenario.id.clone());
@@ -218,6 +220,7 @@ fn skipped(scenario: &Scenario, reason: String) -> Outcome {
         failed_step: None,
         basis: None,
         duration_ms: 0,
+        profile: Default::default(),
         transcript: crate::transcript::Transcript::new(&scenario.id, Vec::new()),
     }
 }
@@ -232,6 +235,7 @@ fn open_failed(scenario: &Scenario, e: TargetError) -> Outcome {
         failed_step: None,
         basis: None,
         duration_ms: 0,
+        profile: Default::default(),
         transcript,
     }
 }
