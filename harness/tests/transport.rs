@@ -79,7 +79,7 @@ fn caps(names: &[&str]) -> BTreeSet<Capability> {
 #[case("pty:", "pty:")]
 #[case("pty:?flash=unit.flash&caps=dns", "pty:?flash=unit.flash&caps=dns")]
 #[case("emu:?profile=manual", "emu:?profile=manual")]
-#[case("emu:?profile=field", "emu:")]
+#[case("emu:?profile=field", "emu:?profile=field")]
 #[case("emu:?caps=smtp&profile=manual&flash=f", "emu:?flash=f&profile=manual&caps=smtp")]
 #[case("pty:?profile=manual", "pty:?profile=manual")]
 #[case("serial:/dev/ttyUSB0", "serial:/dev/ttyUSB0")]

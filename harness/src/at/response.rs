@@ -449,6 +449,30 @@ mod tests {
         );
     }
 
+    /// p.15 against [code]: the two forms of #DISPLAYIP.
+    #[rstest]
+    #[case(Firmware::Field, false, &["#MY IP: \"1.2.3.4\"", "#PEER IP: \"1.0.3.5\""])]
+    #[case(Firmware::Field, true, &["#MY IP: \"1.2.3.4\"", "#PEER IP: \"1.0.3.5\"", "#GATEWAY IP: \"0.0.0.0\""])]
+    #[case(Firmware::Manual, false, &["MY IP: 1.2.3.4", "PEER IP: 1.0.3.5"])]
+    #[case(Firmware::Manual, true, &["MY IP: 1.2.3.4", "Gateway IP: 1.0.3.5"])]
+    fn display_ip_forms(#[case] firmware: Firmware, #[case] gprs: bool, #[case] expected: &[&str]) {
+        assert_eq!(display_ip(firmware, "1.2.3.4", "1.0.3.5", gprs), expected);
+    }
+
+    /// Ch. 9 p.42 spellings in the manual profile, real units' otherwise.
+    #[rstest]
+    #[case(Firmware::Field, Info::GprsActivation, "\r\nOk_Info_GprsActivation\r\n")]
+    #[case(Firmware::Manual, Info::GprsActivation, "\r\nOK_Info_GPRSActivation\r\n")]
+    #[case(Firmware::Field, Info::Ppp, "\r\nOk_Info_PPP\r\n")]
+    #[case(Firmware::Manual, Info::Ppp, "\r\nOK_Info_PPP\r\n")]
+    #[case(Firmware::Manual, Info::WaitingForData, "\r\nOK_Info_WaitingForData\r\n")]
+    #[case(Firmware::Manual, Info::SocketClosed, "\r\nOK_Info_SocketClosed\r\n")]
+    fn info_spelling_by_profile(#[case] firmware: Firmware, #[case] info: Info, #[case] expected: &str) {
+        let mut out = Vec::new();
+        Format { verbose: true, quiet: false, cmee: 1, firmware }.final_result(&mut out, Final::Info(info));
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
     #[test]
     fn information_lines() {
         assert_eq!(information("#ISPPW: \"x\""), Some(("#ISPPW".into(), 8..11)));

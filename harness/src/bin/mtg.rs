@@ -309,6 +309,24 @@ fn lint(dir: PathBuf, manual: Option<PathBuf>) -> ExitCode {
                 eprintln!("error: {without} index entries carry no words (a quote, or not-recovered)");
                 problems += without;
             }
+            // The errata: loaded and checked, their quotes against the manual,
+            // and every `profiles:` step's erratum among them.
+            let errata_file = dir.join("errata.yaml");
+            if errata_file.exists() {
+                match Errata::load(&errata_file) {
+                    Ok(errata) => {
+                        let wrong = mtg::errata::check(&errata, &scenarios, text.as_ref());
+                        for w in &wrong {
+                            eprintln!("error: {}: {w}", errata_file.display());
+                        }
+                        problems += wrong.len();
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        problems += 1;
+                    }
+                }
+            }
             // Every manual-backed expectation must be in the words it cites.
             let (unsupported, unsourced) = mtg::provenance::check(&scenarios, &entries);
             // Until every scenario is relabelled these are reported, not
@@ -417,11 +435,10 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     };
     let judge_by = args.profile.unwrap_or_default();
     // `--profile manual` on an emulator target that names no profile runs the
-    // emulator in that profile too.
+    // emulator in that profile too (`emu:?profile=field` keeps field firmware,
+    // to see it judged by the manual).
     if let (Some(p), Target::Emulator { firmware, .. } | Target::Pty { firmware, .. }) = (args.profile, &mut target) {
-        if *firmware == Firmware::default() {
-            *firmware = p;
-        }
+        firmware.get_or_insert(p);
     }
 
     let dir = args.scenarios.clone().unwrap_or_else(|| root.join("scenarios"));

@@ -54,6 +54,10 @@ pub struct ScenarioRecord {
     /// Time of each step: on a rig, the unit's response time per command.
     #[serde(default)]
     pub steps: Vec<crate::transcript::StepTime>,
+    /// Which firmware profile the answers matched (`both` where no erratum
+    /// was involved), the errata met, and the answers in the other form.
+    #[serde(default)]
+    pub profile: crate::runner::ProfileMatch,
 }
 
 /// The record of a run.
@@ -126,6 +130,7 @@ impl RunRecord {
                     golden: golden_label(golden).to_string(),
                     transcript: transcript_file(scenario, outcome),
                     steps: outcome.transcript.step_times(outcome.duration_ms),
+                    profile: outcome.profile.clone(),
                 });
                 true
             }

@@ -388,6 +388,9 @@ impl Run<'_> {
                     (judged, Some(rest.as_slice()), Some((p.erratum.as_str(), self.options.firmware)))
                 }
             };
+        // The lines matched so far, to tell whether the other profile's
+        // answer fits them too.
+        let mut got_lines: Vec<String> = Vec::new();
         let mut i = 0;
         while i < list.len() {
             let m = &list[i];
@@ -398,7 +401,19 @@ impl Run<'_> {
             };
             let unordered = matches!(m, Matcher::Unordered(_));
             while !alternatives.is_empty() {
-                let seg = self.next_line(idle, deadline, &step.abort, &wanted).await?;
+                let seg = match self.next_line(idle, deadline, &step.abort, &wanted).await {
+                    Ok(seg) => seg,
+                    // Nothing more came, and the other profile's answer is
+                    // complete (the `OK` the manual omits): that profile's.
+                    Err(stop) if stop.verdict == Verdict::Fail && !unordered => match (other, form) {
+                        (Some(o), Some((erratum, judged))) if self.fits(o, &got_lines)? => {
+                            self.saw(erratum, other_profile(judged));
+                            return Ok(());
+                        }
+                        _ => return Err(stop),
+                    },
+                    Err(stop) => return Err(stop),
+                };
                 let got = line_text(&seg);
                 if let Some(line) = &echo_pending {
                     if got == *line {
@@ -423,7 +438,7 @@ impl Run<'_> {
                 if hit.is_none() && !unordered {
                     if let (Some(o), Some((erratum, judged))) = (other, form) {
                         if let Some(om) = o.get(i) {
-                            if self.judge(om, &got)?.is_some() {
+                            if self.judge(om, &got)?.is_some() && self.fits(&o[..i], &got_lines)? {
                                 let switched = other_profile(judged);
                                 (list, other, form) = (o, None, Some((erratum, switched)));
                                 alternatives = vec![om];
@@ -437,6 +452,7 @@ impl Run<'_> {
                         let a = alternatives.remove(k);
                         self.capture(a, &got)?;
                         self.received(seg, Role::Matched);
+                        got_lines.push(got.clone());
                         if let Some((erratum, seen)) = via {
                             self.saw(&erratum, seen);
                         }
@@ -462,7 +478,8 @@ impl Run<'_> {
                 let until = self.t.now() + wait;
                 if let Ok(seg) = self.reader.next(self.t, wait, until).await {
                     let got = line_text(&seg);
-                    if self.judge(&o[list.len()], &got)?.is_some() && o.len() == list.len() + 1 {
+                    let fits = self.fits(&o[..list.len()], &got_lines)?;
+                    if fits && o.len() == list.len() + 1 && self.judge(&o[list.len()], &got)?.is_some() {
                         self.received(seg, Role::Matched);
                         form = Some((erratum, other_profile(judged)));
                     } else {
@@ -502,6 +519,19 @@ impl Run<'_> {
         })
     }
 
+    /// Whether `lines` are exactly the answer `list` (ordered matchers only).
+    fn fits(&self, list: &[Matcher], lines: &[String]) -> Result<bool, Stop> {
+        if list.len() != lines.len() {
+            return Ok(false);
+        }
+        for (m, l) in list.iter().zip(lines) {
+            if matches!(m, Matcher::Unordered(_)) || self.judge(m, l)?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// An erratum met in `seen`'s form; noted when that is not the judged form.
     fn saw(&mut self, erratum: &str, seen: Firmware) {
         self.seen.push((erratum.to_string(), seen));
@@ -509,8 +539,8 @@ impl Run<'_> {
             return;
         }
         let what = match seen {
-            Firmware::Field => "deviates from the manual like known field firmware",
-            Firmware::Manual => "matches the manual where field firmware differs",
+            Firmware::Field => DEVIATES,
+            Firmware::Manual => MATCHES_MANUAL,
         };
         let message = format!("{what} (erratum {erratum})");
         self.transcript.push(Entry::Check { ok: true, message: message.clone() });
@@ -709,6 +739,11 @@ impl Run<'_> {
         Ok(())
     }
 }
+
+/// The note on an answer in the field form, judging by the manual.
+pub const DEVIATES: &str = "deviates from the manual like known field firmware";
+/// The note on an answer in the manual's form, judging by field firmware.
+pub const MATCHES_MANUAL: &str = "matches the manual where field firmware differs";
 
 /// The erratum of a `profiles:` step and the profile whose lines are followed.
 type ProfileLines<'s> = (&'s str, Firmware);

@@ -30,14 +30,16 @@ const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT or pty:";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// `emu:` — the reference emulator in process. `profile=manual` makes it
-    /// answer in the manual's words where field firmware differs.
-    Emulator { flash: Option<PathBuf>, firmware: Firmware, caps: BTreeSet<Capability> },
+    /// answer in the manual's words where field firmware differs; without
+    /// `profile=` it answers as field firmware (`mtg run --profile` may say
+    /// otherwise).
+    Emulator { flash: Option<PathBuf>, firmware: Option<Firmware>, caps: BTreeSet<Capability> },
     /// `serial:PATH` — a serial port.
     Serial { path: String, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `tcp:HOST:PORT` — raw serial over TCP. `host` has no brackets.
     Tcp { host: String, port: u16, caps: BTreeSet<Capability> },
     /// `pty:` — the emulator behind a pseudo-terminal, opened as a serial port.
-    Pty { flash: Option<PathBuf>, firmware: Firmware, caps: BTreeSet<Capability> },
+    Pty { flash: Option<PathBuf>, firmware: Option<Firmware>, caps: BTreeSet<Capability> },
 }
 
 /// A target text that does not parse, or a target that cannot be opened.
@@ -94,9 +96,11 @@ impl Target {
     /// The emulator configuration, for the emulator targets.
     pub fn emulator_config(&self) -> Option<EmulatorConfig> {
         match self {
-            Target::Emulator { flash, firmware, .. } | Target::Pty { flash, firmware, .. } => {
-                Some(EmulatorConfig { flash: flash.clone(), firmware: *firmware, ..EmulatorConfig::default() })
-            }
+            Target::Emulator { flash, firmware, .. } | Target::Pty { flash, firmware, .. } => Some(EmulatorConfig {
+                flash: flash.clone(),
+                firmware: firmware.unwrap_or_default(),
+                ..EmulatorConfig::default()
+            }),
             Target::Serial { .. } | Target::Tcp { .. } => None,
         }
     }
@@ -108,14 +112,14 @@ impl Target {
         let opened: io::Result<Box<dyn Transport>> = match self {
             Target::Emulator { flash, firmware, .. } => EmulatorTransport::start(EmulatorConfig {
                 flash: flash.clone(),
-                firmware: *firmware,
+                firmware: firmware.unwrap_or_default(),
                 ..EmulatorConfig::default()
             })
             .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
             .map_err(io::Error::other),
             Target::Pty { flash, firmware, .. } => PtyTransport::start(EmulatorConfig {
                 flash: flash.clone(),
-                firmware: *firmware,
+                firmware: firmware.unwrap_or_default(),
                 ..EmulatorConfig::default()
             })
             .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
@@ -160,13 +164,13 @@ impl FromStr for Target {
                 }
                 let flash = options.take("flash").map(PathBuf::from);
                 let firmware = match options.take("profile") {
-                    None => Firmware::default(),
-                    Some(value) => Firmware::parse(value).ok_or_else(|| TargetError::InvalidOption {
+                    None => None,
+                    Some(value) => Some(Firmware::parse(value).ok_or_else(|| TargetError::InvalidOption {
                         target: target(),
                         option: "profile".to_string(),
                         value: value.to_string(),
                         expected: Firmware::ALL.map(Firmware::name).join(" or "),
-                    })?,
+                    })?),
                 };
                 options.finish(&["flash", "profile", "caps"])?;
                 if scheme == "emu" {
@@ -321,7 +325,7 @@ impl fmt::Display for Target {
                 if let Some(flash) = flash {
                     options.push(("flash", flash.display().to_string()));
                 }
-                if *firmware != Firmware::default() {
+                if let Some(firmware) = firmware {
                     options.push(("profile", firmware.to_string()));
                 }
             }
