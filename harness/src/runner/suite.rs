@@ -73,7 +73,9 @@ pub fn partition<T>(items: Vec<T>, index: usize, count: usize) -> Vec<T> {
 /// a physical target is whatever is on the line.
 pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, sink: &dyn Sink) -> Outcome {
     if let Some(reason) = ignore_reason(scenario, &target.capabilities()) {
-        return skipped(scenario, reason);
+        let mut outcome = skipped(scenario, reason);
+        outcome.profile.judged_by = options.firmware;
+        return outcome;
     }
     let tmp = tempfile::tempdir();
     let target = match (target, &tmp) {
@@ -87,7 +89,11 @@ pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, si
     };
     let mut transport = match target.open().await {
         Ok(t) => t,
-        Err(e) => return open_failed(scenario, e),
+        Err(e) => {
+            let mut outcome = open_failed(scenario, e);
+            outcome.profile.judged_by = options.firmware;
+            return outcome;
+        }
     };
     execute(scenario, transport.as_mut(), options, sink).await
 }
