@@ -164,3 +164,16 @@ fn no_erratum_involved_is_both() {
     assert_eq!(outcome.profile.matched, Matched::Both);
     assert_eq!(outcome.profile.label(), "both");
 }
+
+#[test]
+fn a_failure_judged_by_the_manual_names_both_forms() {
+    let outcome = run(Firmware::Manual, vec![b"\r\nERROR\r\n" as &[u8], MANUAL_VSTATE]);
+    assert_eq!(outcome.verdict, Verdict::Fail);
+    let message = outcome.message.unwrap();
+    assert!(
+        message.contains(
+            r#"expected "OK_Info_GPRSActivation" (field firmware: "Ok_Info_GprsActivation", erratum E1), got "ERROR""#
+        ),
+        "{message}"
+    );
+}

@@ -462,7 +462,7 @@ impl Run<'_> {
                         let what = if unordered {
                             format!("one of the remaining unordered lines [{}]", list_of(&alternatives))
                         } else {
-                            m.to_string()
+                            self.expected_text(m)
                         };
                         return Err(Stop::fail(format!("expected {what}, got {got:?}")));
                     }
@@ -517,6 +517,19 @@ impl Run<'_> {
             }
             other => self.matches(other, line)?.then_some(None),
         })
+    }
+
+    /// An expected line as the judged profile expects it: judging by the
+    /// manual, a line an erratum translates is named in both forms.
+    fn expected_text(&self, m: &Matcher) -> String {
+        if let (Firmware::Manual, Matcher::Line(s)) = (self.options.firmware, m) {
+            if let Some((manual, e)) =
+                self.substitute(s, false).ok().and_then(|s| self.options.errata.translate(&s, Firmware::Field))
+            {
+                return format!("{manual:?} (field firmware: {s:?}, erratum {})", e.id);
+            }
+        }
+        m.to_string()
     }
 
     /// Whether `lines` are exactly the answer `list` (ordered matchers only).
