@@ -9,7 +9,9 @@
 //! - [`command`]: command lines → commands (names, forms, argument spans);
 //! - [`response`]: result codes and information lines, read and written;
 //! - [`codes`]: chapter 9's `#CME ERROR` codes and 27.007's `+CME ERROR` codes;
-//! - [`parameters`]: the AT# parameter table (domains, defaults, display groups).
+//! - [`parameters`]: the AT# parameter table (domains, defaults, display groups);
+//! - [`Firmware`]: whose words the writer uses where field firmware and the
+//!   manual differ (`scenarios/errata.yaml`).
 
 pub mod codes;
 pub mod command;
