@@ -8,6 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::at::Firmware;
+use crate::errata::Errata;
+
 /// Where the goldens live.
 pub fn dir(root: &Path) -> PathBuf {
     root.join("golden")
@@ -44,7 +47,11 @@ pub fn compare(root: &Path, id: &str, text: &str) -> Comparison {
     let Ok(stored) = std::fs::read_to_string(path(root, id)) else {
         return Comparison::Missing;
     };
-    let golden = body(&stored);
+    against(body(&stored), id, text)
+}
+
+/// Compare `text` with a golden body.
+fn against(golden: &str, id: &str, text: &str) -> Comparison {
     if golden.trim_end() == text.trim_end() {
         return Comparison::Matches;
     }
@@ -54,6 +61,53 @@ pub fn compare(root: &Path, id: &str, text: &str) -> Comparison {
         .header(&format!("golden/{id}.snap"), "this run")
         .to_string();
     Comparison::Differs(diff)
+}
+
+/// Compare a transcript of a unit judged by `firmware` with the golden,
+/// which holds the field form. A manual-profile transcript is first put in
+/// the field form by the errata's line translations; the steps that say what
+/// each profile answers (`profiles:`, numbered in `profile_steps`) are not
+/// line for line and are compared by their heading only.
+pub fn compare_profile(
+    root: &Path,
+    id: &str,
+    text: &str,
+    firmware: Firmware,
+    errata: &Errata,
+    profile_steps: &[usize],
+) -> Comparison {
+    if firmware == Firmware::Field {
+        return compare(root, id, text);
+    }
+    let Ok(stored) = std::fs::read_to_string(path(root, id)) else {
+        return Comparison::Missing;
+    };
+    let golden = without_steps(body(&stored), profile_steps);
+    // The runner's notes on answers in the field form are not in the golden.
+    let text: String = text
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with(&format!("  -- ok: {}", crate::runner::DEVIATES)))
+        .collect();
+    let text = without_steps(&errata.manual_to_field(&text), profile_steps);
+    against(&golden, id, &text)
+}
+
+/// `text` without the lines of the given steps (their `== step N:` heading stays).
+pub fn without_steps(text: &str, steps: &[usize]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("== step ") {
+            let n = rest.split(':').next().and_then(|n| n.parse::<usize>().ok());
+            skipping = n.is_some_and(|n| steps.contains(&n));
+            out.push_str(line);
+            continue;
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// The snapshot body: what follows insta's `---` metadata header.

@@ -19,6 +19,7 @@ pub mod at;
 pub mod control;
 pub mod coverage;
 pub mod emulator;
+pub mod errata;
 pub mod family;
 pub mod golden;
 pub mod provenance;

@@ -172,6 +172,7 @@ fn outcome(id: &str, verdict: Verdict, message: Option<&str>) -> Outcome {
         message: message.map(String::from),
         verdict,
         duration_ms: 12,
+        profile: Default::default(),
         transcript,
     }
 }

@@ -217,6 +217,48 @@ fn scenario(body: &str) -> String {
     None
 )]
 #[case::bad_id("steps:\n  - send: AT\n", 1, 5, "invalid scenario id `T.Case`", None)]
+#[case::profiles_without_expect(
+    "steps:\n  - send: AT\n    profiles: {manual: OK, erratum: E1}\n",
+    6,
+    5,
+    "`profiles` needs `expect` beside it",
+    Some("field firmware's answer")
+)]
+#[case::profiles_without_manual(
+    "steps:\n  - send: AT\n    expect: OK\n    profiles: {erratum: E1}\n",
+    7,
+    15,
+    "`profiles` needs `manual`",
+    Some("profiles: {manual: [...], erratum: E1}")
+)]
+#[case::profiles_without_erratum(
+    "steps:\n  - send: AT\n    expect: OK\n    profiles: {manual: ERROR}\n",
+    7,
+    15,
+    "`profiles` needs `erratum`",
+    None
+)]
+#[case::profiles_bad_erratum(
+    "steps:\n  - send: AT\n    expect: OK\n    profiles: {manual: ERROR, erratum: X1}\n",
+    7,
+    40,
+    "`X1` is not an erratum id",
+    Some("E1, E2")
+)]
+#[case::profiles_bad_regex(
+    "steps:\n  - send: AT\n    expect: OK\n    profiles: {manual: [{re: '(x'}], erratum: E9}\n",
+    7,
+    31,
+    "invalid regex",
+    None
+)]
+#[case::profiles_unknown_key(
+    "steps:\n  - send: AT\n    expect: OK\n    profiles: {manul: ERROR, erratum: E9}\n",
+    7,
+    16,
+    "unknown key `manul`",
+    None
+)]
 #[case::duplicate_key(
     "vars: {a: 1, a: 2}\nsteps:\n  - send: AT\n",
     4,
@@ -263,7 +305,7 @@ fn display_is_like_rustc() {
          |\n\
          7 |   - sendd: AT#REDIALCOUNT?\n  \
          |     ^^^^^\n  \
-         = hint: did you mean `send`? valid keys: send, raw, silence, wait, emulator, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note",
+         = hint: did you mean `send`? valid keys: send, raw, silence, wait, emulator, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note, profiles",
         file.display()
     );
     assert_eq!(err.to_string(), expected);
@@ -276,7 +318,7 @@ fn display_of_an_error_in_a_fragment() {
     let (dir, err) = load_err(&[("ch2/main.yaml", &main), ("fragments/bad.yaml", frag)]);
     let shown = err.to_string();
     let tail = format!(
-        "4 |     expct: OK\n  |     ^^^^^\n  = hint: did you mean `expect`? valid keys: send, raw, silence, wait, emulator, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note\n  = note: included from {}:5",
+        "4 |     expct: OK\n  |     ^^^^^\n  = hint: did you mean `expect`? valid keys: send, raw, silence, wait, emulator, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note, profiles\n  = note: included from {}:5",
         dir.path().join("ch2/main.yaml").display()
     );
     assert!(shown.ends_with(&tail), "{shown}");
@@ -552,4 +594,18 @@ proptest::proptest! {
             Err(e) => proptest::prop_assert!(e.line >= 1 && e.column >= 1 && !e.to_string().is_empty()),
         }
     }
+}
+
+#[test]
+fn profiles_give_the_manuals_answer_and_its_erratum() {
+    let text = scenario(
+        "steps:\n  - send: AT#VSTATE\n    expect: ['#NO SERVICE', OK]\n    profiles: {manual: ['#NO SERVICE'], erratum: E9}\n  - send: AT\n    expect: OK\n",
+    );
+    let dir = suite(&[("ch2/case.yaml", &text)]);
+    let s = load(&dir, "ch2/case.yaml").unwrap();
+    let p = s.steps[0].profiles.as_ref().unwrap();
+    assert_eq!(p.erratum, "E9");
+    assert!(matches!(p.manual.as_slice(), [Matcher::Line(l)] if l == "#NO SERVICE"));
+    assert!(s.steps[1].profiles.is_none());
+    assert_eq!(s.profile_steps(), [1]);
 }

@@ -276,6 +276,7 @@ fn reporters_fed_events_show_waivers_bases_and_the_family() {
         failed_step: Some((1, "x.yaml:5".into())),
         basis: Some(basis),
         duration_ms: 3,
+        profile: Default::default(),
         transcript: Transcript::new(id, Vec::new()),
     };
     let expired = WaiverNote {

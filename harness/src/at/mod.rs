@@ -9,7 +9,9 @@
 //! - [`command`]: command lines → commands (names, forms, argument spans);
 //! - [`response`]: result codes and information lines, read and written;
 //! - [`codes`]: chapter 9's `#CME ERROR` codes and 27.007's `+CME ERROR` codes;
-//! - [`parameters`]: the AT# parameter table (domains, defaults, display groups).
+//! - [`parameters`]: the AT# parameter table (domains, defaults, display groups);
+//! - [`Firmware`]: whose words the writer uses where field firmware and the
+//!   manual differ (`scenarios/errata.yaml`).
 
 pub mod codes;
 pub mod command;
@@ -36,5 +38,39 @@ impl Provenance {
             Provenance::RealDevice => "real-device",
             Provenance::Inferred => "inferred",
         }
+    }
+}
+
+/// Which firmware the unit's words follow: what public driver code shows
+/// real units answer (`field`), or what the manual prints (`manual`). Where
+/// the two differ, `scenarios/errata.yaml` lists the difference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Firmware {
+    /// As real units answer ([code]/[code2] of the digest): the default.
+    #[default]
+    Field,
+    /// As S000333D prints it, word for word.
+    Manual,
+}
+
+impl Firmware {
+    pub const ALL: [Firmware; 2] = [Firmware::Field, Firmware::Manual];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Firmware::Field => "field",
+            Firmware::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Firmware> {
+        Firmware::ALL.into_iter().find(|f| f.name() == text)
+    }
+}
+
+impl std::fmt::Display for Firmware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

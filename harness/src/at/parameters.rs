@@ -136,6 +136,7 @@ pub struct Parameter {
 
 const M: Provenance = Provenance::Manual;
 const I: Provenance = Provenance::Inferred;
+const R: Provenance = Provenance::RealDevice;
 
 impl Parameter {
     const fn new(
@@ -244,6 +245,15 @@ table! {
     SMTPPW: Text { max: 64 }, D::None, [Smtp], 20, M, secret;
     SMTPSERV: Host { max: 120 }, D::None, [Smtp], 20, M;
     SMTPUN: Text { max: 64 }, D::None, [Smtp], 20, M;
+    /// Not in S000333D: a real-device driver sends `AT#SMTPAUTH=1` and gets
+    /// `OK` (digest §13 item 36, [code2]). Field firmware keeps 0/1 and reads
+    /// it back; the manual profile answers it as unknown. Its meaning is
+    /// inferred: consistent with p.20, where authentication is on when SMTPUN
+    /// and SMTPPW are both set, so it changes nothing the manual describes.
+    /// Default 0 and no display group are inferred (the driver sets it to 1
+    /// to turn it on; no #VSMTP listing shows it). Listed under p.20, the
+    /// page of the parameters it goes with.
+    SMTPAUTH: Enum(&[0, 1]), D::Int(0), [], 20, R;
     DNSSERV1: Ipv4, D::Text("0.0.0.0"), [Dns], 20, M;
     DNSSERV2: Ipv4, D::Text("0.0.0.0"), [Dns], 21, M;
     // Chapter 4 - FTP services (p.26-27, not recovered: inferred)
@@ -567,6 +577,11 @@ mod tests {
         for p in TABLE {
             let entry = params.iter().find(|e| e.id == format!("param.{}", p.name));
             let entry = entry.unwrap_or_else(|| panic!("param.{} is not in the manual index", p.name));
+            if p.basis == Provenance::RealDevice {
+                // Seen only in driver code (SMTPAUTH): no page of its own.
+                assert_eq!(entry.basis, "real-device", "basis of {}", p.name);
+                continue;
+            }
             assert_eq!(entry.page, Some(p.page), "page of {}", p.name);
             if p.basis == Provenance::Inferred {
                 assert_eq!(entry.basis, "inferred", "basis of {}", p.name);
@@ -576,13 +591,15 @@ mod tests {
             let name = &e.id["param.".len()..];
             // RECiADD (p.18) is the multi-line entry of the RECi row.
             let row = name.strip_suffix("ADD").filter(|r| r.starts_with("REC")).unwrap_or(name);
-            if e.basis == Provenance::RealDevice.as_str() {
-                // Seen only in driver code (SMTPAUTH): not a parameter of
-                // S000333D, the unit answers it as an unknown command.
-                assert!(find(row).is_none(), "{} is not in the manual but in the table", e.id);
-            } else {
-                assert!(find(row).is_some(), "{} is not in the table", e.id);
-            }
+            // Rows seen only in driver code (SMTPAUTH) are in the table too,
+            // marked real-device: field firmware knows them.
+            let p = find(row).unwrap_or_else(|| panic!("{} is not in the table", e.id));
+            assert_eq!(
+                e.basis == Provenance::RealDevice.as_str(),
+                p.basis == Provenance::RealDevice,
+                "basis of {}",
+                e.id
+            );
         }
     }
 

@@ -17,6 +17,7 @@
 //! `Ok_Info_GprsActivation`, App. B writes `Ok_Info_Ppp`).
 
 use super::codes::{CmeError, StackError};
+use super::Firmware;
 
 /// A result code or stack information message (ch. 9 p.42).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +86,15 @@ impl Info {
         }
     }
 
+    /// As `firmware` prints it: real units' spelling ([`Info::text`]) or
+    /// chapter 9's ([`Info::manual_text`], p.42).
+    pub fn text_in(self, firmware: Firmware) -> &'static str {
+        match firmware {
+            Firmware::Field => self.text(),
+            Firmware::Manual => self.manual_text(),
+        }
+    }
+
     /// Numeric code (ATV0), ch. 9.
     pub fn code(self) -> u32 {
         match self {
@@ -133,6 +143,15 @@ impl Final {
             Final::Busy => "BUSY".into(),
             Final::NoDialtone => "NO DIALTONE".into(),
             Final::Info(i) => i.text().into(),
+        }
+    }
+
+    /// Verbose text as `firmware` prints it: only the information messages
+    /// are spelled differently (ch. 9 p.42 against real units).
+    pub fn text_in(self, firmware: Firmware) -> String {
+        match self {
+            Final::Info(i) => i.text_in(firmware).into(),
+            other => other.text(),
         }
     }
 
@@ -267,12 +286,38 @@ pub fn information(line: &str) -> Option<(String, std::ops::Range<usize>)> {
     Some((line[..name_end].to_ascii_uppercase(), start..line.len()))
 }
 
+/// The lines of `#DISPLAYIP` for a connected session (`gprs`: the GPRS
+/// bearer), as `firmware` prints them.
+///
+/// - Manual (p.15): `MY IP: 1.2.3.4` then `PEER IP: 1.0.3.5` in GSM mode, or
+///   `Gateway IP: 1.0.3.5` (the PPP peer's address) in GPRS mode; no `#`, no
+///   quotes.
+/// - Field (digest §9 item 12, [code]): `#MY IP: "…"`, `#PEER IP: "…"` and, in
+///   GPRS mode, `#GATEWAY IP: "0.0.0.0"`.
+pub fn display_ip(firmware: Firmware, my_ip: &str, peer_ip: &str, gprs: bool) -> Vec<String> {
+    match firmware {
+        Firmware::Field => {
+            let mut lines = vec![format!("#MY IP: \"{my_ip}\""), format!("#PEER IP: \"{peer_ip}\"")];
+            if gprs {
+                lines.push("#GATEWAY IP: \"0.0.0.0\"".into());
+            }
+            lines
+        }
+        Firmware::Manual => {
+            let peer = if gprs { "Gateway IP" } else { "PEER IP" };
+            vec![format!("MY IP: {my_ip}"), format!("{peer}: {peer_ip}")]
+        }
+    }
+}
+
 /// The framing state the result writer needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Format {
     pub verbose: bool,
     pub quiet: bool,
     pub cmee: u8,
+    /// Whose spelling of the information messages to write.
+    pub firmware: Firmware,
 }
 
 impl Format {
@@ -281,7 +326,7 @@ impl Format {
             return;
         }
         if self.verbose {
-            out.extend_from_slice(format!("\r\n{}\r\n", r.text()).as_bytes());
+            out.extend_from_slice(format!("\r\n{}\r\n", r.text_in(self.firmware)).as_bytes());
         } else {
             out.extend_from_slice(format!("\r{}\r", r.code()).as_bytes());
         }
@@ -389,18 +434,43 @@ mod tests {
 
     #[test]
     fn frames_as_before() {
-        let v = Format { verbose: true, quiet: false, cmee: 1 };
-        let n = Format { verbose: false, quiet: false, cmee: 1 };
+        let v = Format { verbose: true, quiet: false, cmee: 1, firmware: Firmware::Field };
+        let n = Format { verbose: false, quiet: false, cmee: 1, firmware: Firmware::Field };
         let mut out = Vec::new();
         v.final_result(&mut out, Final::Info(Info::Ppp));
         n.final_result(&mut out, Final::Ok);
         v.stack_error(&mut out, StackError::SyntaxError);
         n.gsm_error(&mut out, CmeError::SimPinRequired);
-        Format { verbose: true, quiet: false, cmee: 0 }.stack_error(&mut out, StackError::SyntaxError);
+        Format { verbose: true, quiet: false, cmee: 0, firmware: Firmware::Field }
+            .stack_error(&mut out, StackError::SyntaxError);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\r\nOk_Info_PPP\r\n\r0\r\r\n#CME ERROR: 34819\r\n\r+CME ERROR: 11\r\n\r\nERROR\r\n"
         );
+    }
+
+    /// p.15 against [code]: the two forms of #DISPLAYIP.
+    #[rstest]
+    #[case(Firmware::Field, false, &["#MY IP: \"1.2.3.4\"", "#PEER IP: \"1.0.3.5\""])]
+    #[case(Firmware::Field, true, &["#MY IP: \"1.2.3.4\"", "#PEER IP: \"1.0.3.5\"", "#GATEWAY IP: \"0.0.0.0\""])]
+    #[case(Firmware::Manual, false, &["MY IP: 1.2.3.4", "PEER IP: 1.0.3.5"])]
+    #[case(Firmware::Manual, true, &["MY IP: 1.2.3.4", "Gateway IP: 1.0.3.5"])]
+    fn display_ip_forms(#[case] firmware: Firmware, #[case] gprs: bool, #[case] expected: &[&str]) {
+        assert_eq!(display_ip(firmware, "1.2.3.4", "1.0.3.5", gprs), expected);
+    }
+
+    /// Ch. 9 p.42 spellings in the manual profile, real units' otherwise.
+    #[rstest]
+    #[case(Firmware::Field, Info::GprsActivation, "\r\nOk_Info_GprsActivation\r\n")]
+    #[case(Firmware::Manual, Info::GprsActivation, "\r\nOK_Info_GPRSActivation\r\n")]
+    #[case(Firmware::Field, Info::Ppp, "\r\nOk_Info_PPP\r\n")]
+    #[case(Firmware::Manual, Info::Ppp, "\r\nOK_Info_PPP\r\n")]
+    #[case(Firmware::Manual, Info::WaitingForData, "\r\nOK_Info_WaitingForData\r\n")]
+    #[case(Firmware::Manual, Info::SocketClosed, "\r\nOK_Info_SocketClosed\r\n")]
+    fn info_spelling_by_profile(#[case] firmware: Firmware, #[case] info: Info, #[case] expected: &str) {
+        let mut out = Vec::new();
+        Format { verbose: true, quiet: false, cmee: 1, firmware }.final_result(&mut out, Final::Info(info));
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use mtg::at::Firmware;
+use mtg::errata::Errata;
 use mtg::report::{
     self, console::Console, html::HtmlReporter, junit::JunitReporter, record::RecordReporter, OutputDir,
 };
@@ -75,7 +77,17 @@ enum Command {
         /// The parameter store ("flash") file; created on first write.
         #[arg(long, value_name = "FILE")]
         flash: Option<PathBuf>,
+        /// Answer like field firmware (default) or in the manual's words (`manual`).
+        #[arg(long, value_name = "PROFILE", default_value = "field", value_parser = parse_firmware)]
+        profile: Firmware,
     },
+}
+
+/// `field` or `manual`.
+fn parse_firmware(text: &str) -> Result<Firmware, String> {
+    Firmware::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a firmware profile: expected {}", Firmware::ALL.map(Firmware::name).join(" or "))
+    })
 }
 
 #[derive(clap::Args)]
@@ -117,6 +129,11 @@ struct RunArgs {
     /// Known failures accepted until a date (YAML; see README.md, "Waivers").
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
+    /// Judge by this firmware profile (`field`, default, or `manual`): the errata of
+    /// scenarios/errata.yaml say which answers differ. An emulator target without
+    /// `profile=` answers in this profile too.
+    #[arg(long, value_name = "PROFILE", value_parser = parse_firmware)]
+    profile: Option<Firmware>,
 }
 
 /// Scenarios run at once on the in-process emulator by default.
@@ -141,7 +158,7 @@ fn main() -> ExitCode {
         }
         Command::Report { run, baseline } => report_html(run, baseline),
         Command::Probe { target } => probe(&target),
-        Command::Emulator { listen, pty, flash } => emulator(listen, pty, flash),
+        Command::Emulator { listen, pty, flash, profile } => emulator(listen, pty, flash, profile),
     }
 }
 
@@ -295,6 +312,24 @@ fn lint(dir: PathBuf, manual: Option<PathBuf>) -> ExitCode {
                 eprintln!("error: {without} index entries carry no words (a quote, or not-recovered)");
                 problems += without;
             }
+            // The errata: loaded and checked, their quotes against the manual,
+            // and every `profiles:` step's erratum among them.
+            let errata_file = dir.join("errata.yaml");
+            if errata_file.exists() {
+                match Errata::load(&errata_file) {
+                    Ok(errata) => {
+                        let wrong = mtg::errata::check(&errata, &scenarios, text.as_ref());
+                        for w in &wrong {
+                            eprintln!("error: {}: {w}", errata_file.display());
+                        }
+                        problems += wrong.len();
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        problems += 1;
+                    }
+                }
+            }
             // Every manual-backed expectation must be in the words it cites.
             let (unsupported, unsourced) = mtg::provenance::check(&scenarios, &entries);
             // A manual-backed expectation the manual's words do not hold is a
@@ -351,8 +386,8 @@ fn coverage(dir: PathBuf, verbose: bool, gaps: bool) -> ExitCode {
     }
 }
 
-fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>) -> ExitCode {
-    let config = mtg::emulator::EmulatorConfig { flash: flash.clone(), ..Default::default() };
+fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>, firmware: Firmware) -> ExitCode {
+    let config = mtg::emulator::EmulatorConfig { flash: flash.clone(), firmware, ..Default::default() };
     if let Some(path) = &flash {
         if let Err(e) = mtg::emulator::Modem::new(&config) {
             eprintln!("mtg-emulator: {}: {e}", path.display());
@@ -395,14 +430,31 @@ fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>) -> Ex
 }
 
 fn run(args: RunArgs, root: PathBuf) -> ExitCode {
-    let target: Target = match args.target.parse() {
+    let mut target: Target = match args.target.parse() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    let judge_by = args.profile.unwrap_or_default();
+    // `--profile manual` on an emulator target that names no profile runs the
+    // emulator in that profile too (`emu:?profile=field` keeps field firmware,
+    // to see it judged by the manual).
+    if let (Some(p), Target::Emulator { firmware, .. } | Target::Pty { firmware, .. }) = (args.profile, &mut target) {
+        firmware.get_or_insert(p);
+    }
+
     let dir = args.scenarios.clone().unwrap_or_else(|| root.join("scenarios"));
+    // The errata beside the scenarios (a folder without one knows none).
+    let errata_file = dir.join("errata.yaml");
+    let errata = match errata_file.exists().then(|| Errata::load(&errata_file)).transpose() {
+        Ok(e) => Arc::new(e.unwrap_or_default()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let suite = Suite::load(&dir);
     for e in &suite.errors {
         eprintln!("{e}\n");
@@ -515,7 +567,13 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         today: report::time::utc_date(std::time::SystemTime::now()),
     };
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    let options = Options { time_scale: args.time_scale, cancel: Some(cancel_rx), ..Options::default() };
+    let options = Options {
+        time_scale: args.time_scale,
+        cancel: Some(cancel_rx),
+        firmware: judge_by,
+        errata,
+        ..Options::default()
+    };
     let result = runtime.block_on(async {
         // On Ctrl-C the running scenarios stop where they are and record
         // their transcripts; the ones not started are listed as not run.

@@ -48,6 +48,7 @@ use std::time::{Duration, Instant};
 
 use crate::at::codes::StackError;
 use crate::at::response::Format;
+use crate::at::Firmware;
 use crate::control::Control;
 use flash::{Flash, Profile};
 use interp::line::LineAssembler;
@@ -61,6 +62,9 @@ pub struct EmulatorConfig {
     pub flash: Option<PathBuf>,
     /// The network the IP stack talks through.
     pub network: Network,
+    /// Whose words the unit answers with: real units' (the default) or the
+    /// manual's, where they differ (`scenarios/errata.yaml`).
+    pub firmware: Firmware,
 }
 
 /// Which network backend a unit uses.
@@ -165,6 +169,8 @@ pub struct Modem {
     net_requests: Vec<net::Request>,
     /// Data Terminal Ready as the host drives it (in-process transport only).
     dtr: bool,
+    /// Field firmware or the manual's words (see [`EmulatorConfig::firmware`]).
+    firmware: Firmware,
 }
 
 /// Delay between the steps of a simulated network procedure. Short, so that
@@ -192,6 +198,7 @@ impl Modem {
             service: None,
             net_requests: Vec::new(),
             dtr: true,
+            firmware: config.firmware,
         })
     }
 
@@ -246,7 +253,12 @@ impl Modem {
     }
 
     fn format(&self) -> Format {
-        Format { verbose: self.settings.verbose, quiet: self.settings.quiet, cmee: self.settings.cmee }
+        Format {
+            verbose: self.settings.verbose,
+            quiet: self.settings.quiet,
+            cmee: self.settings.cmee,
+            firmware: self.firmware,
+        }
     }
 
     fn schedule(&mut self, at: Instant, timed: Timed) {

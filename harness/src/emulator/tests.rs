@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use rstest::rstest;
 
 use super::*;
+use crate::at::Firmware;
 
 /// Feed `input`, then run the timers of the next ten seconds on a virtual
 /// clock (long timers such as PHYTIMEOUT stay pending, as in real time).
@@ -131,6 +132,74 @@ fn the_interpreter_answers_while_a_session_comes_up() {
     m.on_timer(now + Duration::from_secs(1));
     let out = String::from_utf8(m.take_output()).unwrap();
     assert!(out.ends_with("Ok_Info_GprsActivation\r\n"), "{out:?}");
+}
+
+fn open_modem_as(firmware: Firmware) -> Modem {
+    let mut m = Modem::new(&EmulatorConfig { firmware, ..EmulatorConfig::default() }).unwrap();
+    talk(&mut m, b"ATE0\rAT+CMEE=1\rAT+WOPEN=1\r");
+    m
+}
+
+/// Each difference between field firmware and the manual
+/// (`scenarios/errata.yaml`), in both profiles.
+#[rstest]
+// E1 (p.14, ch. 9 p.42): the GPRS activation message.
+#[case::e1_field(
+    Firmware::Field,
+    "AT+CGATT=1\rAT#CONNECTIONSTART\r",
+    "\r\nOK\r\n\r\n10.64.0.2\r\n\r\nOk_Info_GprsActivation\r\n"
+)]
+#[case::e1_manual(
+    Firmware::Manual,
+    "AT+CGATT=1\rAT#CONNECTIONSTART\r",
+    "\r\nOK\r\n\r\n10.64.0.2\r\n\r\nOK_Info_GPRSActivation\r\n"
+)]
+// The numeric code is the same in both (ch. 9: 3086).
+#[case::e1_numeric(Firmware::Manual, "ATV0\rAT+CGATT=1\rAT#CONNECTIONSTART\r", "\r0\r\r0\r10.64.0.2\r\n\r3086\r")]
+// E8 (p.15): #DISPLAYIP in GPRS mode.
+#[case::e8_field(
+    Firmware::Field,
+    "AT+CGATT=1\rAT#CONNECTIONSTART\r|AT#DISPLAYIP\r",
+    "\r\nOK\r\n\r\n10.64.0.2\r\n\r\nOk_Info_GprsActivation\r\n#MY IP: \"10.64.0.2\"\r\n#PEER IP: \"0.0.0.0\"\r\n#GATEWAY IP: \"0.0.0.0\"\r\n\r\nOK\r\n"
+)]
+#[case::e8_manual(
+    Firmware::Manual,
+    "AT+CGATT=1\rAT#CONNECTIONSTART\r|AT#DISPLAYIP\r",
+    "\r\nOK\r\n\r\n10.64.0.2\r\n\r\nOK_Info_GPRSActivation\r\nMY IP: 10.64.0.2\r\nGateway IP: 0.0.0.0\r\n\r\nOK\r\n"
+)]
+// E9 (p.39): no OK after #NO SERVICE in the manual's table.
+#[case::e9_field(Firmware::Field, "AT+CFUN=0\rAT#VSTATE\r", "\r\nOK\r\n#NO SERVICE\r\n\r\nOK\r\n")]
+#[case::e9_manual(Firmware::Manual, "AT+CFUN=0\rAT#VSTATE\r", "\r\nOK\r\n#NO SERVICE\r\n")]
+#[case::e9_idle_both(Firmware::Manual, "AT#VSTATE\r", "#STATE: \"IDLE\"\r\n\r\nOK\r\n")]
+// E10 (p.20, digest §13 item 36): AT#SMTPAUTH.
+#[case::e10_field(Firmware::Field, "AT#SMTPAUTH=1\rAT#SMTPAUTH?\r", "\r\nOK\r\n#SMTPAUTH: 1\r\n\r\nOK\r\n")]
+#[case::e10_field_range(Firmware::Field, "AT#SMTPAUTH=2\r", "\r\n#CME ERROR: 34882\r\n")]
+#[case::e10_manual(
+    Firmware::Manual,
+    "AT#SMTPAUTH=1\rAT#SMTPAUTH?\r",
+    "\r\n#CME ERROR: 34817\r\n\r\n#CME ERROR: 34817\r\n"
+)]
+fn firmware_profiles_differ_where_the_errata_say(
+    #[case] firmware: Firmware,
+    #[case] input: &str,
+    #[case] expected: &str,
+) {
+    let mut m = open_modem_as(firmware);
+    // `|` waits for the timers between parts (a session comes up in the background).
+    let out: String = input.split('|').map(|part| talk(&mut m, part.as_bytes())).collect();
+    assert_eq!(out, expected);
+}
+
+/// #VSTATE while a session is set up (CHECKING, p.39): OK only in the field.
+#[rstest]
+#[case(Firmware::Field, "#STATE: \"CHECKING\"\r\n\r\nOK\r\n")]
+#[case(Firmware::Manual, "#STATE: \"CHECKING\"\r\n")]
+fn vstate_checking_by_profile(#[case] firmware: Firmware, #[case] expected: &str) {
+    let mut m = open_modem_as(firmware);
+    talk(&mut m, b"AT+CGATT=1\r");
+    let now = Instant::now();
+    m.receive(b"AT#CONNECTIONSTART\rAT#VSTATE\r", now);
+    assert_eq!(String::from_utf8(m.take_output()).unwrap(), expected);
 }
 
 proptest! {

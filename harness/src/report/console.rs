@@ -98,7 +98,11 @@ impl Sink for Console {
 pub fn summary(record: &RunRecord) -> String {
     let mut s = String::new();
     let width = record.results.iter().map(|r| r.id.len()).max().unwrap_or(8).max(8);
-    let _ = writeln!(s, "{:<width$}  {:<8}  {:<8}  {:>8}  detail", "scenario", "verdict", "golden", "time");
+    let _ = writeln!(
+        s,
+        "{:<width$}  {:<8}  {:<8}  {:>8}  {:<8}  detail",
+        "scenario", "verdict", "golden", "time", "profile"
+    );
     for r in &record.results {
         let detail = match (&r.verdict, &r.message) {
             (Verdict::Skipped(reason), _) => reason.clone(),
@@ -111,13 +115,17 @@ pub fn summary(record: &RunRecord) -> String {
             }
             _ => String::new(),
         };
+        // Answers in the other profile's form, named by erratum.
+        let notes = r.profile.notes.join("; ");
+        let detail = [detail, notes].into_iter().filter(|d| !d.is_empty()).collect::<Vec<_>>().join("; ");
         let _ = writeln!(
             s,
-            "{:<width$}  {:<8}  {:<8}  {:>6}ms  {detail}",
+            "{:<width$}  {:<8}  {:<8}  {:>6}ms  {:<8}  {detail}",
             r.id,
             r.shown_verdict(),
             r.golden,
-            r.duration_ms
+            r.duration_ms,
+            r.profile.label()
         );
     }
     if let Some(family) = record.family_line() {
@@ -141,5 +149,30 @@ pub fn summary(record: &RunRecord) -> String {
         record.results.iter().filter(|r| r.golden == "differs").count(),
         if record.interrupted { format!(", interrupted ({} not run)", record.not_run.len()) } else { String::new() }
     );
+    let _ = writeln!(s, "{}", profile_summary(record));
     s
+}
+
+/// Which profile the target matched over the run: `judged by manual: 150
+/// both, 30 manual, 2 field (E1, E3)`.
+pub fn profile_summary(record: &RunRecord) -> String {
+    use crate::runner::Matched;
+    let judged = record.results.first().map(|r| r.profile.judged_by).unwrap_or_default();
+    let mut parts = Vec::new();
+    for m in [Matched::Both, Matched::Manual, Matched::Field, Matched::Mixed] {
+        let of: Vec<_> = record.results.iter().filter(|r| r.profile.matched == m).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let mut errata: Vec<&String> = of.iter().flat_map(|r| &r.profile.errata).collect();
+        errata.sort_by_key(|e| (e.len(), e.as_str()));
+        errata.dedup();
+        let named = if errata.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", errata.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "))
+        };
+        parts.push(format!("{} {}{named}", of.len(), m.name()));
+    }
+    format!("judged by {judged}: {}", if parts.is_empty() { "nothing ran".to_string() } else { parts.join(", ") })
 }

@@ -212,7 +212,8 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
             n(Change::Removed)
         );
     }
-    s.push_str("<table><thead><tr><th>scenario</th><th>verdict</th><th>expectation</th><th>golden</th><th>time</th>");
+    let _ = writeln!(s, "<p class=\"profile\">Firmware profile: {}</p>", esc(&super::console::profile_summary(run)));
+    s.push_str("<table><thead><tr><th>scenario</th><th>verdict</th><th>expectation</th><th>golden</th><th>time</th><th>profile</th>");
     if baseline.is_some() {
         s.push_str("<th>change</th>");
     }
@@ -246,6 +247,14 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
             t = r.duration_ms,
             started = r.started.as_deref().map(|t| format!(" title=\"started {}\"", esc(t))).unwrap_or_default()
         );
+        // The profile the answers matched; the notes name each erratum met in
+        // the other profile's form.
+        let _ = write!(
+            s,
+            "<td class=\"profile\" title=\"{}\">{}</td>",
+            esc(&r.profile.notes.join("\n")),
+            esc(&r.profile.label())
+        );
         if baseline.is_some() {
             let c = changes.get(&r.id).copied().unwrap_or(Change::Unchanged);
             let _ = write!(s, "<td class=\"change {}\">{}</td>", c.label(), c.label());
@@ -256,7 +265,7 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
         if *c == Change::Removed {
             let _ = writeln!(
                 s,
-                "<tr class=\"skip\"><td>{}</td><td colspan=\"4\">not in this run</td><td class=\"change removed\">removed</td><td></td></tr>",
+                "<tr class=\"skip\"><td>{}</td><td colspan=\"5\">not in this run</td><td class=\"change removed\">removed</td><td></td></tr>",
                 esc(id)
             );
         }
@@ -385,6 +394,7 @@ mod tests {
                     steps: vec![],
                     waiver: None,
                     words: vec![],
+                    profile: Default::default(),
                 })
                 .collect(),
             not_run: vec![],

@@ -111,6 +111,10 @@ pub struct ScenarioRecord {
     /// For a failed manual-backed step: the manual's words it rests on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<CitedQuote>,
+    /// Which firmware profile the answers matched (`both` where no erratum
+    /// was involved), the errata met, and the answers in the other form.
+    #[serde(default)]
+    pub profile: crate::runner::ProfileMatch,
 }
 
 impl ScenarioRecord {
@@ -275,6 +279,7 @@ impl RunRecord {
                     steps: outcome.transcript.step_times(outcome.duration_ms),
                     waiver: waiver.cloned(),
                     words,
+                    profile: outcome.profile.clone(),
                 });
                 self.recount();
                 true

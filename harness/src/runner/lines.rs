@@ -44,6 +44,11 @@ impl LineReader {
         &self.buf
     }
 
+    /// Put a line read by [`LineReader::next`] back, for whoever reads next.
+    pub fn unread(&mut self, seg: Vec<u8>) {
+        self.buf.splice(0..0, seg);
+    }
+
     /// Consume `n` raw bytes.
     pub fn consume(&mut self, n: usize) -> Vec<u8> {
         self.buf.drain(..n.min(self.buf.len())).collect()

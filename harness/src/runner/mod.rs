@@ -14,10 +14,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use regex::Regex;
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 
+use crate::at::Firmware;
+use crate::errata::Errata;
 use crate::scenario::{escape, AbortVerdict, Action, Basis, Matcher, Scenario, Step};
 use crate::transcript::{line_text, Entry, Role, Transcript};
 use crate::transport::{ControlError, Transport};
@@ -60,8 +64,65 @@ pub struct Outcome {
     /// How well the failed expectation is backed (manual, real-device, inferred).
     pub basis: Option<Basis>,
     pub duration_ms: u64,
+    /// Which firmware profile the target's answers matched.
+    #[serde(default)]
+    pub profile: ProfileMatch,
     #[serde(skip)]
     pub transcript: Transcript,
+}
+
+/// Which profile a scenario's answers matched, where `scenarios/errata.yaml`
+/// knows the manual and field firmware to differ.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ProfileMatch {
+    /// The profile the run judged by (`mtg run --profile`).
+    #[serde(default)]
+    pub judged_by: Firmware,
+    #[serde(default)]
+    pub matched: Matched,
+    /// The errata whose lines the scenario met, in either form.
+    #[serde(default)]
+    pub errata: Vec<String>,
+    /// Each answer in the other profile's form, naming step and erratum.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The answers' profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matched {
+    /// No erratum was involved: manual and field firmware agree.
+    #[default]
+    Both,
+    /// Every erratum's line came in the field form.
+    Field,
+    /// Every erratum's line came in the manual's form.
+    Manual,
+    /// Some in each form.
+    Mixed,
+}
+
+impl Matched {
+    pub fn name(self) -> &'static str {
+        match self {
+            Matched::Both => "both",
+            Matched::Field => "field",
+            Matched::Manual => "manual",
+            Matched::Mixed => "mixed",
+        }
+    }
+}
+
+impl ProfileMatch {
+    /// Short form for summaries: `field (E1, E2)`, `both`.
+    pub fn label(&self) -> String {
+        if self.errata.is_empty() {
+            self.matched.name().to_string()
+        } else {
+            format!("{} ({})", self.matched.name(), self.errata.join(", "))
+        }
+    }
 }
 
 /// Knobs of a run.
@@ -77,11 +138,24 @@ pub struct Options {
     /// The unit's firmware family, when it is known: steps scoped to other
     /// families are skipped. `None` runs every step.
     pub family: Option<String>,
+    /// The profile to judge by: expectations are written in the field form;
+    /// judging by `manual`, a line an erratum translates is expected in its
+    /// manual form, and the field form is recorded as a known deviation.
+    pub firmware: Firmware,
+    /// The known differences (`scenarios/errata.yaml`); empty by default.
+    pub errata: Arc<Errata>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0, cancel: None, family: None }
+        Options {
+            quiet_after: Duration::from_millis(150),
+            time_scale: 1.0,
+            cancel: None,
+            family: None,
+            firmware: Firmware::default(),
+            errata: Arc::default(),
+        }
     }
 }
 
@@ -120,6 +194,12 @@ struct Run<'a> {
     vars: BTreeMap<String, String>,
     options: &'a Options,
     sink: &'a dyn Sink,
+    /// Errata met so far and the form each came in.
+    seen: Vec<(String, Firmware)>,
+    /// Notes on answers in the other profile's form.
+    notes: Vec<String>,
+    /// The index of the running step (1-based), for notes.
+    step_index: usize,
 }
 
 /// Run one scenario over `transport`.
@@ -139,6 +219,9 @@ pub async fn execute(
         vars: scenario.vars.clone(),
         options,
         sink,
+        seen: Vec::new(),
+        notes: Vec::new(),
+        step_index: 0,
     };
     let mut failed = None;
     let mut stop = None;
@@ -163,6 +246,7 @@ pub async fn execute(
             origin: &step.origin,
         });
         let at_ms = run.elapsed_ms();
+        run.step_index = i + 1;
         run.transcript.push(Entry::Step { index: i + 1, origin: step.origin.clone(), description, at_ms });
         let result = tokio::select! {
             r = run.step(step) => r,
@@ -195,6 +279,7 @@ pub async fn execute(
         }
     };
     let is_fail = verdict == Verdict::Fail;
+    let profile = run.profile_match();
     Outcome {
         id: scenario.id.clone(),
         verdict,
@@ -202,6 +287,7 @@ pub async fn execute(
         basis: failed.as_ref().filter(|_| is_fail).map(|f| f.2),
         failed_step: failed.map(|(i, o, _)| (i, o)),
         duration_ms: run.elapsed_ms(),
+        profile,
         transcript: run.transcript,
     }
 }
@@ -303,15 +389,46 @@ impl Run<'_> {
             }
         }
         let forbid_echo = step.echo == Some(false);
-        for (i, m) in step.expect.iter().enumerate() {
-            let wanted = format!("line {} of {} ({m})", i + 1, step.expect.len());
+        // A step that says what the manual's unit answers (`profiles:`) is
+        // judged by the judged profile's lines; the other profile's lines are
+        // the known deviation (its erratum).
+        let (mut list, mut other, mut form): (&[Matcher], Option<&[Matcher]>, Option<ProfileLines>) =
+            match &step.profiles {
+                None => (&step.expect, None, None),
+                Some(p) => {
+                    let (judged, rest) = match self.options.firmware {
+                        Firmware::Field => (&step.expect, &p.manual),
+                        Firmware::Manual => (&p.manual, &step.expect),
+                    };
+                    (judged, Some(rest.as_slice()), Some((p.erratum.as_str(), self.options.firmware)))
+                }
+            };
+        // The lines matched so far, to tell whether the other profile's
+        // answer fits them too.
+        let mut got_lines: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < list.len() {
+            let m = &list[i];
+            let wanted = format!("line {} of {} ({m})", i + 1, list.len());
             let mut alternatives: Vec<&Matcher> = match m {
                 Matcher::Unordered(v) => v.iter().collect(),
                 other => vec![other],
             };
             let unordered = matches!(m, Matcher::Unordered(_));
             while !alternatives.is_empty() {
-                let seg = self.next_line(idle, deadline, &step.abort, &wanted).await?;
+                let seg = match self.next_line(idle, deadline, &step.abort, &wanted).await {
+                    Ok(seg) => seg,
+                    // Nothing more came, and the other profile's answer is
+                    // complete (the `OK` the manual omits): that profile's.
+                    Err(stop) if stop.verdict == Verdict::Fail && !unordered => match (other, form) {
+                        (Some(o), Some((erratum, judged))) if self.fits(o, &got_lines)? => {
+                            self.saw(erratum, other_profile(judged));
+                            return Ok(());
+                        }
+                        _ => return Err(stop),
+                    },
+                    Err(stop) => return Err(stop),
+                };
                 let got = line_text(&seg);
                 if let Some(line) = &echo_pending {
                     if got == *line {
@@ -325,26 +442,156 @@ impl Run<'_> {
                     }
                 }
                 echo_pending = None;
-                let hit = alternatives.iter().position(|a| self.matches(a, &got).unwrap_or(false));
+                let mut hit = None;
+                for (k, a) in alternatives.iter().enumerate() {
+                    if let Some(via) = self.judge(a, &got)? {
+                        hit = Some((k, via));
+                        break;
+                    }
+                }
+                // The other profile's answer, where the step gives one.
+                if hit.is_none() && !unordered {
+                    if let (Some(o), Some((erratum, judged))) = (other, form) {
+                        if let Some(om) = o.get(i) {
+                            if self.judge(om, &got)?.is_some() && self.fits(&o[..i], &got_lines)? {
+                                let switched = other_profile(judged);
+                                (list, other, form) = (o, None, Some((erratum, switched)));
+                                alternatives = vec![om];
+                                hit = Some((0, None));
+                            }
+                        }
+                    }
+                }
                 match hit {
-                    Some(k) => {
+                    Some((k, via)) => {
                         let a = alternatives.remove(k);
                         self.capture(a, &got)?;
                         self.received(seg, Role::Matched);
+                        got_lines.push(got.clone());
+                        if let Some((erratum, seen)) = via {
+                            self.saw(&erratum, seen);
+                        }
                     }
                     None => {
                         self.received(seg, Role::Unexpected);
                         let what = if unordered {
-                            format!("one of the remaining unordered lines [{}]", list(&alternatives))
+                            format!("one of the remaining unordered lines [{}]", list_of(&alternatives))
                         } else {
-                            m.to_string()
+                            self.expected_text(m)
                         };
                         return Err(Stop::fail(format!("expected {what}, got {got:?}")));
                     }
                 }
             }
+            i += 1;
+        }
+        // The other profile may answer more lines than the judged one (an
+        // `OK` the manual omits): take them if they come, else leave them.
+        if let (Some(o), Some((erratum, judged))) = (other, form) {
+            if o.len() > list.len() {
+                let wait = self.options.quiet_after;
+                let until = self.t.now() + wait;
+                if let Ok(seg) = self.reader.next(self.t, wait, until).await {
+                    let got = line_text(&seg);
+                    let fits = self.fits(&o[..list.len()], &got_lines)?;
+                    if fits && o.len() == list.len() + 1 && self.judge(&o[list.len()], &got)?.is_some() {
+                        self.received(seg, Role::Matched);
+                        form = Some((erratum, other_profile(judged)));
+                    } else {
+                        self.reader.unread(seg);
+                    }
+                }
+            }
+        }
+        if let Some((erratum, seen)) = form {
+            self.saw(erratum, seen);
         }
         Ok(())
+    }
+
+    /// Whether `line` matches `m`, and through which erratum and form when
+    /// an erratum translates the expected line: `Some(None)` a plain match,
+    /// `Some(Some((E1, form)))` a match of the line in `form`'s spelling.
+    fn judge(&self, m: &Matcher, line: &str) -> Result<Option<Option<(String, Firmware)>>, Stop> {
+        Ok(match m {
+            Matcher::Line(s) => {
+                let s = self.substitute(s, false)?;
+                match self.options.errata.translate(&s, Firmware::Field) {
+                    Some((manual, e)) if line == manual => Some(Some((e.id.clone(), Firmware::Manual))),
+                    Some((_, e)) if line == s => Some(Some((e.id.clone(), Firmware::Field))),
+                    _ => (line == s).then_some(None),
+                }
+            }
+            Matcher::AnyOf(v) => {
+                for a in v {
+                    if let Some(via) = self.judge(a, line)? {
+                        return Ok(Some(via));
+                    }
+                }
+                None
+            }
+            other => self.matches(other, line)?.then_some(None),
+        })
+    }
+
+    /// An expected line as the judged profile expects it: judging by the
+    /// manual, a line an erratum translates is named in both forms.
+    fn expected_text(&self, m: &Matcher) -> String {
+        if let (Firmware::Manual, Matcher::Line(s)) = (self.options.firmware, m) {
+            if let Some((manual, e)) =
+                self.substitute(s, false).ok().and_then(|s| self.options.errata.translate(&s, Firmware::Field))
+            {
+                return format!("{manual:?} (field firmware: {s:?}, erratum {})", e.id);
+            }
+        }
+        m.to_string()
+    }
+
+    /// Whether `lines` are exactly the answer `list` (ordered matchers only).
+    fn fits(&self, list: &[Matcher], lines: &[String]) -> Result<bool, Stop> {
+        if list.len() != lines.len() {
+            return Ok(false);
+        }
+        for (m, l) in list.iter().zip(lines) {
+            if matches!(m, Matcher::Unordered(_)) || self.judge(m, l)?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// An erratum met in `seen`'s form; noted when that is not the judged form.
+    fn saw(&mut self, erratum: &str, seen: Firmware) {
+        self.seen.push((erratum.to_string(), seen));
+        if seen == self.options.firmware {
+            return;
+        }
+        let what = match seen {
+            Firmware::Field => DEVIATES,
+            Firmware::Manual => MATCHES_MANUAL,
+        };
+        let message = format!("{what} (erratum {erratum})");
+        self.transcript.push(Entry::Check { ok: true, message: message.clone() });
+        let note = format!("step {}: {message}", self.step_index);
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// What the scenario's answers matched.
+    fn profile_match(&self) -> ProfileMatch {
+        let mut errata: Vec<String> = self.seen.iter().map(|(e, _)| e.clone()).collect();
+        errata.sort_by_key(|e| (e.len(), e.clone()));
+        errata.dedup();
+        let field = self.seen.iter().any(|(_, f)| *f == Firmware::Field);
+        let manual = self.seen.iter().any(|(_, f)| *f == Firmware::Manual);
+        let matched = match (field, manual) {
+            (false, false) => Matched::Both,
+            (true, false) => Matched::Field,
+            (false, true) => Matched::Manual,
+            (true, true) => Matched::Mixed,
+        };
+        ProfileMatch { judged_by: self.options.firmware, matched, errata, notes: self.notes.clone() }
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {
@@ -521,7 +768,22 @@ impl Run<'_> {
     }
 }
 
-fn list(ms: &[&Matcher]) -> String {
+/// The note on an answer in the field form, judging by the manual.
+pub const DEVIATES: &str = "deviates from the manual like known field firmware";
+/// The note on an answer in the manual's form, judging by field firmware.
+pub const MATCHES_MANUAL: &str = "matches the manual where field firmware differs";
+
+/// The erratum of a `profiles:` step and the profile whose lines are followed.
+type ProfileLines<'s> = (&'s str, Firmware);
+
+fn other_profile(f: Firmware) -> Firmware {
+    match f {
+        Firmware::Field => Firmware::Manual,
+        Firmware::Manual => Firmware::Field,
+    }
+}
+
+fn list_of(ms: &[&Matcher]) -> String {
     ms.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ")
 }
 

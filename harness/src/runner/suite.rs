@@ -75,21 +75,19 @@ pub fn partition<T>(items: Vec<T>, index: usize, count: usize) -> Vec<T> {
 /// a physical target is whatever is on the line.
 pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, sink: &dyn Sink) -> Outcome {
     if let Some(reason) = ignore_reason(scenario, &target.capabilities()) {
-        return skipped(scenario, reason);
+        let mut outcome = skipped(scenario, reason);
+        outcome.profile.judged_by = options.firmware;
+        return outcome;
     }
     let tmp = tempfile::tempdir();
-    let target = match (target, &tmp) {
-        (Target::Emulator { flash: None, caps }, Ok(dir)) => {
-            Target::Emulator { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
-        }
-        (Target::Pty { flash: None, caps }, Ok(dir)) => {
-            Target::Pty { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
-        }
-        (t, _) => t.clone(),
-    };
+    let target = own_unit(target, tmp.as_ref().ok().map(|d| d.path()));
     let mut transport = match target.open().await {
         Ok(t) => t,
-        Err(e) => return open_failed(scenario, e),
+        Err(e) => {
+            let mut outcome = open_failed(scenario, e);
+            outcome.profile.judged_by = options.firmware;
+            return outcome;
+        }
     };
     execute(scenario, transport.as_mut(), options, sink).await
 }
@@ -128,21 +126,28 @@ pub fn family_skip(scenario: &Scenario, family: Option<&str>) -> Option<String> 
     Some(format!("for firmware families {}; this unit is {family}", scenario.families.join(", ")))
 }
 
+/// An emulator target without a flash file gets a parameter store of its
+/// own in `dir` (so restarts keep parameters, as on a unit); a physical
+/// target is whatever is on the line.
+fn own_unit(target: &Target, dir: Option<&Path>) -> Target {
+    match (target, dir) {
+        (Target::Emulator { flash: None, firmware, caps }, Some(dir)) => {
+            Target::Emulator { flash: Some(dir.join("flash.json")), firmware: *firmware, caps: caps.clone() }
+        }
+        (Target::Pty { flash: None, firmware, caps }, Some(dir)) => {
+            Target::Pty { flash: Some(dir.join("flash.json")), firmware: *firmware, caps: caps.clone() }
+        }
+        (t, _) => t.clone(),
+    }
+}
+
 /// Ask the target what it is (`AT+CGMR`, then `AT#VVERSION`), changing
 /// nothing on it: no `AT+WOPEN=1` first, so a unit whose stack is closed may
 /// refuse `AT#VVERSION` (its answer is then absent). A target that cannot be
 /// opened or does not answer has an unknown identity; that is no error.
 pub async fn identify(target: &Target, options: &Options) -> Identity {
     let tmp = tempfile::tempdir();
-    let target = match (target, &tmp) {
-        (Target::Emulator { flash: None, caps }, Ok(dir)) => {
-            Target::Emulator { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
-        }
-        (Target::Pty { flash: None, caps }, Ok(dir)) => {
-            Target::Pty { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
-        }
-        (t, _) => t.clone(),
-    };
+    let target = own_unit(target, tmp.as_ref().ok().map(|d| d.path()));
     let mut t = match target.open().await {
         Ok(t) => t,
         Err(e) => return Identity::unknown(e.to_string()),
@@ -272,9 +277,11 @@ pub async fn run_suite(
                         w.judge(&scenario.id, step, &unit.0, unit.1.as_ref(), &today)
                     });
                     let waived = waiver.as_ref().is_some_and(|w| !w.expired);
-                    let comparison = golden_root
-                        .filter(|_| outcome.verdict == Verdict::Pass)
-                        .map(|root| golden::compare(&root, &scenario.id, &outcome.transcript.render()));
+                    let comparison = golden_root.filter(|_| outcome.verdict == Verdict::Pass).map(|root| {
+                        let text = outcome.transcript.render();
+                        let steps = scenario.profile_steps();
+                        golden::compare_profile(&root, &scenario.id, &text, options.firmware, &options.errata, &steps)
+                    });
                     let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     tally.done += 1;
                     tally.finished.insert(scenario.id.clone());
@@ -324,6 +331,7 @@ fn skipped(scenario: &Scenario, reason: String) -> Outcome {
         failed_step: None,
         basis: None,
         duration_ms: 0,
+        profile: Default::default(),
         transcript: crate::transcript::Transcript::new(&scenario.id, Vec::new()),
     }
 }
@@ -338,6 +346,7 @@ fn open_failed(scenario: &Scenario, e: TargetError) -> Outcome {
         failed_step: None,
         basis: None,
         duration_ms: 0,
+        profile: Default::default(),
         transcript,
     }
 }

@@ -22,7 +22,8 @@ use serde::Deserialize;
 use super::escape;
 use super::source_map::{join_index, join_key, Pos, SourceMap};
 use super::{
-    default_limits, AbortRule, AbortVerdict, Action, Basis, Capability, Control, Dur, Matcher, Scenario, Source, Step,
+    default_limits, AbortRule, AbortVerdict, Action, Basis, Capability, Control, Dur, Matcher, ProfileExpect, Scenario,
+    Source, Step,
 };
 
 // ---------------------------------------------------------------------------
@@ -422,10 +423,22 @@ struct RawStep {
     families: Option<Vec<String>>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    profiles: Option<RawProfiles>,
+}
+
+/// `profiles: {manual: [...], erratum: E9}`: the manual's answer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfiles {
+    #[serde(default)]
+    manual: Option<Expect>,
+    #[serde(default)]
+    erratum: Option<String>,
 }
 
 const ACTIONS: [&str; 6] = ["send", "raw", "silence", "wait", "emulator", "include"];
-const STEP_KEYS: [&str; 17] = [
+const STEP_KEYS: [&str; 18] = [
     "send",
     "raw",
     "silence",
@@ -443,6 +456,7 @@ const STEP_KEYS: [&str; 17] = [
     "sources",
     "families",
     "note",
+    "profiles",
 ];
 
 impl RawStep {
@@ -466,6 +480,7 @@ impl RawStep {
             "sources" => self.sources.is_some(),
             "families" => self.families.is_some(),
             "note" => self.note.is_some(),
+            "profiles" => self.profiles.is_some(),
             _ => false,
         }
     }
@@ -1186,6 +1201,10 @@ impl Loader<'_> {
                 Some(decode(ctx, &key("expect_bytes"), text)?)
             }
         };
+        let profiles = match raw.profiles.take() {
+            None => None,
+            Some(pr) => Some(profile_expect(ctx, &key("profiles"), pr, !expect.is_empty(), defined)?),
+        };
         let abort = abort_rules(ctx, &key("abort"), raw.abort.unwrap_or_default())?;
         defined.extend(captures);
 
@@ -1203,9 +1222,59 @@ impl Loader<'_> {
             sources: raw.sources.unwrap_or_default(),
             families: raw.families.unwrap_or_default(),
             note: raw.note,
+            profiles,
             origin: format!("{}:{line}", ctx.rel),
         })
     }
+}
+
+/// Check `profiles:` (written at `path`): the manual's lines and the erratum
+/// that explains them. `expect` (the field answer) must be there too.
+fn profile_expect(
+    ctx: &FileCtx,
+    path: &str,
+    raw: RawProfiles,
+    has_expect: bool,
+    defined: &BTreeSet<String>,
+) -> Result<ProfileExpect, LoadError> {
+    if !has_expect {
+        return Err(ctx
+            .err_key(path, "`profiles` needs `expect` beside it")
+            .with_hint("`expect` is the field firmware's answer, `profiles: {manual: …}` the manual's"));
+    }
+    let manual_path = join_key(path, "manual");
+    let mut captures = BTreeSet::new();
+    let manual = match raw.manual {
+        None => {
+            return Err(ctx
+                .err_value(path, "`profiles` needs `manual`: the lines the manual's unit answers")
+                .with_hint("write profiles: {manual: [...], erratum: E1}"))
+        }
+        Some(Expect::One(m)) => {
+            matcher(ctx, &manual_path, &m, defined, &mut captures)?;
+            vec![m]
+        }
+        Some(Expect::Many(list)) => {
+            for (i, m) in list.iter().enumerate() {
+                matcher(ctx, &join_index(&manual_path, i), m, defined, &mut captures)?;
+            }
+            list
+        }
+    };
+    let erratum = match raw.erratum {
+        Some(e) if e.strip_prefix('E').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) => e,
+        Some(e) => {
+            return Err(ctx
+                .err_value(&join_key(path, "erratum"), format!("`{e}` is not an erratum id"))
+                .with_hint("the ids of scenarios/errata.yaml: E1, E2, …"))
+        }
+        None => {
+            return Err(ctx
+                .err_value(path, "`profiles` needs `erratum`: the entry of scenarios/errata.yaml it follows")
+                .with_hint("write profiles: {manual: [...], erratum: E1}"))
+        }
+    };
+    Ok(ProfileExpect { manual, erratum })
 }
 
 /// Check a matcher written at `path`; named groups of its regexes go to `captures`.
@@ -1255,7 +1324,7 @@ fn matcher(
 // ---------------------------------------------------------------------------
 
 /// Every scenario file under `root`: `*.yaml`, recursively, except files under
-/// a `fragments/` directory, `manual-index.yaml` and `families.yaml`; sorted by path.
+/// a `fragments/` directory, `manual-index.yaml`, `families.yaml` and `errata.yaml`; sorted by path.
 fn scenario_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
         let entries = match std::fs::read_dir(dir) {
@@ -1275,7 +1344,9 @@ fn scenario_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
                 if name != "fragments" {
                     walk(&path, out, errors);
                 }
-            } else if name.ends_with(".yaml") && name != "manual-index.yaml" && name != "families.yaml" {
+            } else if name.ends_with(".yaml")
+                && !["manual-index.yaml", "families.yaml", "errata.yaml"].contains(&name.as_ref())
+            {
                 out.push(path);
             }
         }

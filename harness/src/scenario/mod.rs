@@ -58,6 +58,13 @@ pub struct Scenario {
     pub path: PathBuf,
 }
 
+impl Scenario {
+    /// The steps (1-based) that say what each firmware profile answers.
+    pub fn profile_steps(&self) -> Vec<usize> {
+        self.steps.iter().enumerate().filter(|(_, s)| s.profiles.is_some()).map(|(i, _)| i + 1).collect()
+    }
+}
+
 /// Citation of the manual text a scenario transcribes.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -217,8 +224,20 @@ pub struct Step {
     /// another family the step is skipped (noted in the transcript).
     pub families: Vec<String>,
     pub note: Option<String>,
+    /// What the manual's unit answers instead of `expect`, where an erratum
+    /// is not line for line (`profiles: {manual: [...], erratum: E9}`).
+    pub profiles: Option<ProfileExpect>,
     /// Where the step is written (file:line), for reports.
     pub origin: String,
+}
+
+/// A step's answer in the manual profile (`expect` holds the field one).
+#[derive(Debug, Clone)]
+pub struct ProfileExpect {
+    /// The lines the manual's unit answers, in order.
+    pub manual: Vec<Matcher>,
+    /// The erratum of `scenarios/errata.yaml` that explains the difference.
+    pub erratum: String,
 }
 
 /// What a step does before matching.

@@ -6,6 +6,7 @@
 use crate::at::codes::{Condition, StackError};
 use crate::at::command::Form;
 use crate::at::parameters::{display_order, Group, Value, SOCKETS};
+use crate::at::Firmware;
 use crate::emulator::identity;
 use crate::emulator::radio::Session;
 use crate::emulator::{Error, Modem, Outcome};
@@ -71,7 +72,12 @@ impl Modem {
         let lines = match name {
             // p.39: the prefix is `#VERSION:`, not `#VVERSION:`.
             "VVERSION" => vec![format!("#VERSION: \"{}\"", identity::STACK_VERSION)],
-            "VSTATE" => vec![self.state_line()],
+            "VSTATE" => {
+                let (line, ok) = self.state_line();
+                self.emit(&[line]);
+                // p.39 prints no `OK` after three of the states.
+                return if ok { Outcome::Continue } else { Outcome::Answered };
+            }
             "DISPLAYIP" => match self.display_ip() {
                 Some(lines) => lines,
                 None => return Outcome::Error(Error::Stack(StackError::NotActive)),
@@ -93,12 +99,15 @@ impl Modem {
         Outcome::Continue
     }
 
-    /// `#VSTATE` (p.39). `#NO SERVICE` has no `#STATE:` prefix, as printed
-    /// (SIMCom's clone inherited it); the `OK` that the printed table omits
-    /// after three states is sent, as public driver code expects.
-    fn state_line(&self) -> String {
+    /// `#VSTATE` (p.39) and whether the final `OK` follows. `#NO SERVICE` has
+    /// no `#STATE:` prefix, as printed (SIMCom's clone inherited it). The
+    /// table of p.39 prints no `OK` after `#NO SERVICE`, DISCONNECTING and
+    /// CHECKING: the manual's unit omits it there, field firmware sends it
+    /// after every state, as public driver code expects (digest §13 item 38).
+    fn state_line(&self) -> (String, bool) {
+        let field = self.firmware == Firmware::Field;
         if !self.radio.creg_stat().is_registered() && self.radio.session == Session::Idle {
-            return "#NO SERVICE".into();
+            return ("#NO SERVICE".into(), field);
         }
         let state = match &self.radio.session {
             Session::Idle => "IDLE",
@@ -108,7 +117,8 @@ impl Modem {
             Session::Connected { .. } => "CONNECTED",
             Session::Disconnecting => "DISCONNECTING",
         };
-        format!("#STATE: \"{state}\"")
+        let ok = field || !matches!(self.radio.session, Session::Checking | Session::Disconnecting);
+        (format!("#STATE: \"{state}\""), ok)
     }
 
     /// The lines of one display group.

@@ -112,8 +112,9 @@ impl Modem {
                     self.format().final_result(&mut self.out, r);
                     return;
                 }
-                // The command answers later (timer) or after text entry.
-                Outcome::Deferred => return,
+                // The command answers later (timer) or after text entry, or
+                // has answered in full without a final result.
+                Outcome::Deferred | Outcome::Answered => return,
             }
         }
         self.format().final_result(&mut self.out, Final::Ok);
@@ -151,6 +152,9 @@ pub(crate) enum Outcome {
     Final(Final),
     /// The final result comes later.
     Deferred,
+    /// The command has answered in full, with no final result: `#VSTATE` in
+    /// the states whose row of p.39 prints no `OK` (manual profile).
+    Answered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

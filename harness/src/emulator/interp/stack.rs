@@ -10,7 +10,8 @@ use std::time::Instant;
 use crate::at::codes::{Condition, StackError};
 use crate::at::command::{split_args, Arg, Command, Form};
 use crate::at::parameters::{self, validate, Parameter, Value, GPRSMODE, SOCKETS};
-use crate::at::response::Final;
+use crate::at::response::{self, Final};
+use crate::at::{Firmware, Provenance};
 use crate::emulator::radio::{Bearer, Event, Session};
 use crate::emulator::{Error, Mode, Modem, Outcome, TextTarget, Timed};
 
@@ -82,6 +83,11 @@ impl Modem {
         let name = &cmd.name[1..];
 
         if let Some(p) = parameters::find(name) {
+            // Rows seen only on real units (SMTPAUTH, digest §13 item 36) are
+            // not parameters of S000333D: the manual's unit does not know them.
+            if p.basis == Provenance::RealDevice && self.firmware == Firmware::Manual {
+                return Outcome::Error(Error::Stack(StackError::UnknownCommand));
+            }
             return self.parameter_command(p, cmd.form);
         }
         if let Some(i) = name.strip_prefix("REC").and_then(|r| r.strip_suffix("ADD")) {
@@ -332,15 +338,13 @@ impl Modem {
     }
 
     /// `#DISPLAYIP` lines (p.15), in the form real units print ([code]:
-    /// `#MY IP: "…"`), or `None` when no address has been attributed.
+    /// `#MY IP: "…"`) or the manual's (`MY IP: 1.2.3.4`, see
+    /// [`response::display_ip`]), or `None` when no address has been
+    /// attributed.
     pub(crate) fn display_ip(&self) -> Option<Vec<String>> {
         match &self.radio.session {
             Session::Connected { bearer, my_ip, peer_ip } => {
-                let mut lines = vec![format!("#MY IP: \"{my_ip}\""), format!("#PEER IP: \"{peer_ip}\"")];
-                if *bearer == Bearer::Gprs {
-                    lines.push("#GATEWAY IP: \"0.0.0.0\"".into());
-                }
-                Some(lines)
+                Some(response::display_ip(self.firmware, my_ip, peer_ip, *bearer == Bearer::Gprs))
             }
             _ => None,
         }
