@@ -3,6 +3,7 @@
 //!
 //! - [`line`]: command-line assembly (prefix, backspace, line ends, overlong lines);
 //! - [`gsm`]: the GSM 07.07 / Wavecom core commands hosts send around the IP stack;
+//! - [`sms`]: short messages (3GPP TS 27.005, text and PDU mode);
 //! - [`stack`]: the IP stack's AT# commands (parameters, sessions, the command table);
 //! - [`display`]: the display commands (`#VPHY` … `#VALL`).
 //!
@@ -11,12 +12,13 @@
 pub mod display;
 pub mod gsm;
 pub mod line;
+pub mod sms;
 pub mod stack;
 
 use std::time::Instant;
 
 use super::{Mode, Modem};
-use crate::at::codes::{Answer, CmeError, Condition, StackError};
+use crate::at::codes::{Answer, CmeError, CmsError, Condition, StackError};
 use crate::at::command::{self as at_command, Kind};
 use crate::at::response::Final;
 
@@ -30,6 +32,7 @@ impl Modem {
     pub(super) fn byte(&mut self, b: u8, now: Instant) {
         match &mut self.mode {
             Mode::TextEntry { .. } => self.text_entry_byte(b),
+            Mode::SmsEntry { .. } => self.sms_entry_byte(b),
             Mode::Busy => self.queue(b),
             Mode::Data => self.data_byte(b, now),
             Mode::Command => {
@@ -105,6 +108,7 @@ impl Modem {
                         Error::Plain => f.final_result(&mut self.out, Final::Error),
                         Error::Stack(code) => f.stack_error(&mut self.out, code),
                         Error::Gsm(code) => f.gsm_error(&mut self.out, code),
+                        Error::Sms(code) => f.sms_error(&mut self.out, code),
                     }
                     return;
                 }
@@ -161,4 +165,6 @@ pub(crate) enum Error {
     Stack(StackError),
     /// `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2).
     Gsm(CmeError),
+    /// `+CMS ERROR: <code>` of the short message service (27.005 §3.2.5).
+    Sms(CmsError),
 }
