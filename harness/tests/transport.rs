@@ -78,6 +78,8 @@ fn caps(names: &[&str]) -> BTreeSet<Capability> {
 #[case("emu:?caps=smtp,smtp", "emu:?caps=smtp")]
 #[case("pty:", "pty:")]
 #[case("pty:?flash=unit.flash&caps=dns", "pty:?flash=unit.flash&caps=dns")]
+#[case("emu:?attach=auto&flash=f", "emu:?flash=f&attach=auto")]
+#[case("pty:?attach=manual", "pty:")]
 #[case("serial:/dev/ttyUSB0", "serial:/dev/ttyUSB0")]
 #[case("serial:/dev/ttyUSB0?baud=115200&data=8&parity=none&stop=1&flow=none", "serial:/dev/ttyUSB0")]
 #[case(
@@ -117,6 +119,10 @@ fn parses_fields() {
     assert_eq!(t, Target::Tcp { host: "::1".to_string(), port: 5000, caps: BTreeSet::new() });
     let t: Target = "emu:?flash=/tmp/x".parse().unwrap();
     assert_eq!(t.emulator_config().unwrap().flash.unwrap().to_str(), Some("/tmp/x"));
+    let t: Target = "pty:?attach=auto".parse().unwrap();
+    assert_eq!(t.emulator_config().unwrap().attach, mtg::emulator::Attach::Auto);
+    let err = "emu:?attach=sometimes".parse::<Target>().unwrap_err().to_string();
+    assert!(err.contains("attach=sometimes"), "{err}");
 }
 
 #[test]
@@ -141,8 +147,8 @@ const ALL_CAPS: &str = "gprs, gsm-data, incoming-call, smtp, pop3, ftp, tcp-echo
 #[case(":x", format!("missing scheme in target `:x`: {FORMS}"))]
 #[case("emu:foo", "invalid target `emu:foo`: emu: takes no path (write emu: or emu:?flash=FILE)".to_string())]
 #[case("pty:/dev/pts/3", "invalid target `pty:/dev/pts/3`: pty: takes no path (write pty: or pty:?flash=FILE)".to_string())]
-#[case("emu:?baud=9600", "unknown option `baud` in target `emu:?baud=9600`: emu: takes flash, caps".to_string())]
-#[case("pty:?flash=a&speed=1", "unknown option `speed` in target `pty:?flash=a&speed=1`: pty: takes flash, caps".to_string())]
+#[case("emu:?baud=9600", "unknown option `baud` in target `emu:?baud=9600`: emu: takes flash, attach, caps".to_string())]
+#[case("pty:?flash=a&speed=1", "unknown option `speed` in target `pty:?flash=a&speed=1`: pty: takes flash, attach, caps".to_string())]
 #[case("tcp:h:1?flash=x", "unknown option `flash` in target `tcp:h:1?flash=x`: tcp: takes caps".to_string())]
 #[case(
     "serial:/dev/ttyS0?flash=x",

@@ -79,11 +79,11 @@ pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, si
     }
     let tmp = tempfile::tempdir();
     let target = match (target, &tmp) {
-        (Target::Emulator { flash: None, caps }, Ok(dir)) => {
-            Target::Emulator { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        (Target::Emulator { flash: None, attach, caps }, Ok(dir)) => {
+            Target::Emulator { flash: Some(dir.path().join("flash.json")), attach: *attach, caps: caps.clone() }
         }
-        (Target::Pty { flash: None, caps }, Ok(dir)) => {
-            Target::Pty { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        (Target::Pty { flash: None, attach, caps }, Ok(dir)) => {
+            Target::Pty { flash: Some(dir.path().join("flash.json")), attach: *attach, caps: caps.clone() }
         }
         (t, _) => t.clone(),
     };
@@ -135,11 +135,11 @@ pub fn family_skip(scenario: &Scenario, family: Option<&str>) -> Option<String> 
 pub async fn identify(target: &Target, options: &Options) -> Identity {
     let tmp = tempfile::tempdir();
     let target = match (target, &tmp) {
-        (Target::Emulator { flash: None, caps }, Ok(dir)) => {
-            Target::Emulator { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        (Target::Emulator { flash: None, attach, caps }, Ok(dir)) => {
+            Target::Emulator { flash: Some(dir.path().join("flash.json")), attach: *attach, caps: caps.clone() }
         }
-        (Target::Pty { flash: None, caps }, Ok(dir)) => {
-            Target::Pty { flash: Some(dir.path().join("flash.json")), caps: caps.clone() }
+        (Target::Pty { flash: None, attach, caps }, Ok(dir)) => {
+            Target::Pty { flash: Some(dir.path().join("flash.json")), attach: *attach, caps: caps.clone() }
         }
         (t, _) => t.clone(),
     };

@@ -16,7 +16,7 @@ use super::pty::{PtyError, PtyTransport};
 use super::serial::{SerialSettings, SerialTransport, SettingError};
 use super::tcp::{display_addr, TcpTransport};
 use super::Transport;
-use crate::emulator::EmulatorConfig;
+use crate::emulator::{Attach, EmulatorConfig};
 use crate::scenario::Capability;
 
 /// The forms of a target, for hints.
@@ -28,14 +28,15 @@ const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT or pty:";
 /// [`Target::capabilities`] for what the target offers in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// `emu:` — the reference emulator in process.
-    Emulator { flash: Option<PathBuf>, caps: BTreeSet<Capability> },
+    /// `emu:` — the reference emulator in process (`?flash=FILE`,
+    /// `?attach=auto|manual`: see [`Attach`]).
+    Emulator { flash: Option<PathBuf>, attach: Attach, caps: BTreeSet<Capability> },
     /// `serial:PATH` — a serial port.
     Serial { path: String, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `tcp:HOST:PORT` — raw serial over TCP. `host` has no brackets.
     Tcp { host: String, port: u16, caps: BTreeSet<Capability> },
     /// `pty:` — the emulator behind a pseudo-terminal, opened as a serial port.
-    Pty { flash: Option<PathBuf>, caps: BTreeSet<Capability> },
+    Pty { flash: Option<PathBuf>, attach: Attach, caps: BTreeSet<Capability> },
 }
 
 /// A target text that does not parse, or a target that cannot be opened.
@@ -92,8 +93,8 @@ impl Target {
     /// The emulator configuration, for the emulator targets.
     pub fn emulator_config(&self) -> Option<EmulatorConfig> {
         match self {
-            Target::Emulator { flash, .. } | Target::Pty { flash, .. } => {
-                Some(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
+            Target::Emulator { flash, attach, .. } | Target::Pty { flash, attach, .. } => {
+                Some(EmulatorConfig { flash: flash.clone(), attach: *attach, ..EmulatorConfig::default() })
             }
             Target::Serial { .. } | Target::Tcp { .. } => None,
         }
@@ -104,20 +105,24 @@ impl Target {
     pub async fn open(&self) -> Result<Box<dyn Transport>, TargetError> {
         let declared = self.declared_capabilities().iter().copied();
         let opened: io::Result<Box<dyn Transport>> = match self {
-            Target::Emulator { flash, .. } => {
-                EmulatorTransport::start(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
-                    .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
-                    .map_err(io::Error::other)
-            }
-            Target::Pty { flash, .. } => {
-                PtyTransport::start(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
-                    .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
-                    .map_err(|e| match e {
-                        PtyError::Open(e) => e,
-                        PtyError::Setup { ref cause, .. } => io::Error::new(cause.kind(), e.to_string()),
-                        e @ PtyError::Emulator(_) => io::Error::other(e),
-                    })
-            }
+            Target::Emulator { flash, attach, .. } => EmulatorTransport::start(EmulatorConfig {
+                flash: flash.clone(),
+                attach: *attach,
+                ..EmulatorConfig::default()
+            })
+            .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
+            .map_err(io::Error::other),
+            Target::Pty { flash, attach, .. } => PtyTransport::start(EmulatorConfig {
+                flash: flash.clone(),
+                attach: *attach,
+                ..EmulatorConfig::default()
+            })
+            .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
+            .map_err(|e| match e {
+                PtyError::Open(e) => e,
+                PtyError::Setup { ref cause, .. } => io::Error::new(cause.kind(), e.to_string()),
+                e @ PtyError::Emulator(_) => io::Error::other(e),
+            }),
             Target::Serial { path, settings, .. } => SerialTransport::open(path, settings)
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
             Target::Tcp { host, port, .. } => TcpTransport::connect(host, *port)
@@ -153,11 +158,15 @@ impl FromStr for Target {
                     });
                 }
                 let flash = options.take("flash").map(PathBuf::from);
-                options.finish(&["flash", "caps"])?;
+                let attach = match options.take("attach") {
+                    None => Attach::default(),
+                    Some(mode) => mode.parse().map_err(|cause| TargetError::Invalid { target: target(), cause })?,
+                };
+                options.finish(&["flash", "attach", "caps"])?;
                 if scheme == "emu" {
-                    Target::Emulator { flash, caps }
+                    Target::Emulator { flash, attach, caps }
                 } else {
-                    Target::Pty { flash, caps }
+                    Target::Pty { flash, attach, caps }
                 }
             }
             "serial" => {
@@ -300,11 +309,14 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut options: Vec<(&str, String)> = Vec::new();
         match self {
-            Target::Emulator { flash, .. } | Target::Pty { flash, .. } => {
+            Target::Emulator { flash, attach, .. } | Target::Pty { flash, attach, .. } => {
                 let scheme = if matches!(self, Target::Emulator { .. }) { "emu" } else { "pty" };
                 write!(f, "{scheme}:")?;
                 if let Some(flash) = flash {
                     options.push(("flash", flash.display().to_string()));
+                }
+                if *attach == Attach::Auto {
+                    options.push(("attach", "auto".to_string()));
                 }
             }
             Target::Serial { path, settings, .. } => {
