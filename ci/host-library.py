@@ -5,6 +5,7 @@ first failure. The emulator must deliver "+33612345678: hello from the
 network" a few seconds after it started (ci/host-library.sh does).
 """
 import logging
+import os
 import sys
 import threading
 
@@ -15,7 +16,7 @@ EXPECTED_TEXT = "hello from the network"
 
 
 def main(port):
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.DEBUG if os.environ.get("MTG_HOST_DEBUG") else logging.WARNING)
     received = []
     arrived = threading.Event()
 

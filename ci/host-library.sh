@@ -5,7 +5,8 @@
 # the network name, sends an SMS in text mode, and receives one that the
 # emulator delivers by itself (--sms-after: the PTY has no control channel).
 # Usage: ci/host-library.sh [path/to/mtg]   (default target/release/mtg)
-# Needs python3 with venv and pip reaching PyPI; installs the rest itself.
+# Needs python3 and pip reaching PyPI; installs the rest itself (a venv under
+# target/). MTG_HOST_DEBUG=1 prints every line the library sends and reads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MTG=${1:-target/release/mtg}
@@ -14,7 +15,13 @@ VENV=${MTG_HOST_VENV:-target/host-library-venv}
 GSMMODEM_VERSION=${GSMMODEM_VERSION:-0.13.0}
 
 if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
+  # Debian-like systems ship venv without ensurepip unless python3-venv is
+  # installed: fall back to virtualenv from PyPI then.
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    rm -rf "$VENV"
+    python3 -m virtualenv --version >/dev/null 2>&1 || python3 -m pip install --user --quiet virtualenv
+    python3 -m virtualenv --quiet "$VENV"
+  fi
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "python-gsmmodem-new==$GSMMODEM_VERSION"
 
