@@ -80,6 +80,9 @@ pub enum Control {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         closes: bool,
     },
+    /// An incoming short message from the network's service centre: stored
+    /// on the SIM and announced per `AT+CNMI` (27.005 §3.4.1).
+    Sms { from: String, text: String },
 }
 
 /// How a simulated peer behaves.

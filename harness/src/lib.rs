@@ -13,6 +13,7 @@
 //! - [`golden`]: golden transcripts held in `golden/`;
 //! - [`report`]: reporters consuming the runner's events (console, run record, JUnit, HTML);
 //! - [`coverage`]: the manual index and which scenarios cover each entry;
+//! - [`pdu`]: SMS PDUs (GSM 7-bit alphabet, SMS-SUBMIT, SMS-DELIVER), no I/O;
 //! - [`family`]: firmware families and a unit's identity; [`waiver`]: accepted failures, until they expire.
 
 pub mod at;
@@ -22,6 +23,7 @@ pub mod emulator;
 pub mod errata;
 pub mod family;
 pub mod golden;
+pub mod pdu;
 pub mod provenance;
 pub mod redact;
 pub mod report;

@@ -72,7 +72,9 @@ pub struct Transcript {
 
 /// Commands whose answers identify the unit or its network attachment: their
 /// information lines differ between units and are redacted.
-const IDENTITY_COMMANDS: &[&str] = &["I", "+CGMI", "+CGMM", "+GMM", "+CGMR", "+GMR", "+CGSN", "+GSN"];
+/// (`+CIMI`, `+CNUM`: the SIM's; `+COPS`, `+CCED`: the network's and cell's.)
+const IDENTITY_COMMANDS: &[&str] =
+    &["I", "+CGMI", "+CGMM", "+GMM", "+CGMR", "+GMR", "+CGSN", "+GSN", "+CIMI", "+CNUM", "+COPS", "+CCED"];
 /// Commands whose answers carry addresses the network assigns.
 const ADDRESS_COMMANDS: &[&str] = &["#CONNECTIONSTART", "#ACCEPT", "#DISPLAYIP"];
 

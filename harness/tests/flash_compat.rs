@@ -31,6 +31,10 @@ async fn a_store_written_at_f72b6a5_reads_back_every_value() {
         "AT#VMAIL2",
         "AT#FTPTYPE?",
         "AT#GPRSMODE?",
+        // Written before the SIM's messages and the GPRS class were kept:
+        // an empty message store and the default class.
+        "AT+CPMS?",
+        "AT+CGCLASS?",
         "AT#NOSUCH",
     ] {
         t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
@@ -55,6 +59,8 @@ async fn a_store_written_at_f72b6a5_reads_back_every_value() {
         "#REC2=x@example.com,y@example.com\r\n",
         "#FTPTYPE: A\r\n",
         "#GPRSMODE: 0\r\n",
+        "+CPMS: \"SM\",0,20,\"SM\",0,20\r\n",
+        "+CGCLASS: \"B\"\r\n",
         "#CME ERROR: 34817",
     ] {
         assert!(answers.contains(expected), "missing {expected:?} in {answers:?}");

@@ -82,6 +82,8 @@ fn caps(names: &[&str]) -> BTreeSet<Capability> {
 #[case("emu:?profile=field", "emu:?profile=field")]
 #[case("emu:?caps=smtp&profile=manual&flash=f", "emu:?flash=f&profile=manual&caps=smtp")]
 #[case("pty:?profile=manual", "pty:?profile=manual")]
+#[case("emu:?attach=auto&flash=f", "emu:?flash=f&attach=auto")]
+#[case("pty:?attach=manual", "pty:")]
 #[case("serial:/dev/ttyUSB0", "serial:/dev/ttyUSB0")]
 #[case("serial:/dev/ttyUSB0?baud=115200&data=8&parity=none&stop=1&flow=none", "serial:/dev/ttyUSB0")]
 #[case(
@@ -124,6 +126,10 @@ fn parses_fields() {
     assert_eq!(t.emulator_config().unwrap().firmware, mtg::at::Firmware::Field);
     let t: Target = "pty:?profile=manual".parse().unwrap();
     assert_eq!(t.emulator_config().unwrap().firmware, mtg::at::Firmware::Manual);
+    let t: Target = "pty:?attach=auto".parse().unwrap();
+    assert_eq!(t.emulator_config().unwrap().attach, mtg::emulator::Attach::Auto);
+    let err = "emu:?attach=sometimes".parse::<Target>().unwrap_err().to_string();
+    assert!(err.contains("attach=sometimes"), "{err}");
 }
 
 #[test]
@@ -148,8 +154,8 @@ const ALL_CAPS: &str = "gprs, gsm-data, incoming-call, smtp, pop3, ftp, tcp-echo
 #[case(":x", format!("missing scheme in target `:x`: {FORMS}"))]
 #[case("emu:foo", "invalid target `emu:foo`: emu: takes no path (write emu: or emu:?flash=FILE)".to_string())]
 #[case("pty:/dev/pts/3", "invalid target `pty:/dev/pts/3`: pty: takes no path (write pty: or pty:?flash=FILE)".to_string())]
-#[case("emu:?baud=9600", "unknown option `baud` in target `emu:?baud=9600`: emu: takes flash, profile, caps".to_string())]
-#[case("pty:?flash=a&speed=1", "unknown option `speed` in target `pty:?flash=a&speed=1`: pty: takes flash, profile, caps".to_string())]
+#[case("emu:?baud=9600", "unknown option `baud` in target `emu:?baud=9600`: emu: takes flash, profile, attach, caps".to_string())]
+#[case("pty:?flash=a&speed=1", "unknown option `speed` in target `pty:?flash=a&speed=1`: pty: takes flash, profile, attach, caps".to_string())]
 #[case("emu:?profile=strict", "invalid profile `strict` in target `emu:?profile=strict`: expected field or manual".to_string())]
 #[case("pty:?profile=Manual", "invalid profile `Manual` in target `pty:?profile=Manual`: expected field or manual".to_string())]
 #[case("tcp:h:1?profile=manual", "unknown option `profile` in target `tcp:h:1?profile=manual`: tcp: takes caps".to_string())]

@@ -316,6 +316,39 @@ impl CmeError {
     }
 }
 
+/// A `+CMS ERROR: <code>` of the short message service (3GPP TS 27.005
+/// §3.2.5), the ones the emulated core reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmsError {
+    OperationNotAllowed,
+    InvalidPduParameter,
+    InvalidTextParameter,
+    SimNotInserted,
+    SimPinRequired,
+    SimFailure,
+    InvalidMemoryIndex,
+    MemoryFull,
+    ScAddressUnknown,
+    NoNetworkService,
+}
+
+impl CmsError {
+    pub fn code(self) -> u32 {
+        match self {
+            CmsError::OperationNotAllowed => 302,
+            CmsError::InvalidPduParameter => 304,
+            CmsError::InvalidTextParameter => 305,
+            CmsError::SimNotInserted => 310,
+            CmsError::SimPinRequired => 311,
+            CmsError::SimFailure => 313,
+            CmsError::InvalidMemoryIndex => 321,
+            CmsError::MemoryFull => 322,
+            CmsError::ScAddressUnknown => 330,
+            CmsError::NoNetworkService => 331,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 //! case-insensitively (ch. 9 prints `OK_Info_GPRSActivation`, units print
 //! `Ok_Info_GprsActivation`, App. B writes `Ok_Info_Ppp`).
 
-use super::codes::{CmeError, StackError};
+use super::codes::{CmeError, CmsError, StackError};
 use super::Firmware;
 
 /// A result code or stack information message (ch. 9 p.42).
@@ -357,7 +357,17 @@ impl Format {
         self.cme_error(out, '+', error.code());
     }
 
+    /// A short message service error (3GPP TS 27.005 §3.2.5 `+CMS ERROR`),
+    /// framed and gated by `AT+CMEE` like `+CME ERROR`.
+    pub fn sms_error(self, out: &mut Vec<u8>, error: CmsError) {
+        self.error_line(out, "+CMS", error.code());
+    }
+
     fn cme_error(self, out: &mut Vec<u8>, prefix: char, code: u32) {
+        self.error_line(out, &format!("{prefix}CME"), code);
+    }
+
+    fn error_line(self, out: &mut Vec<u8>, label: &str, code: u32) {
         if self.cmee == 0 {
             return self.final_result(out, Final::Error);
         }
@@ -365,10 +375,10 @@ impl Format {
             return;
         }
         if self.verbose {
-            out.extend_from_slice(format!("\r\n{prefix}CME ERROR: {code}\r\n").as_bytes());
+            out.extend_from_slice(format!("\r\n{label} ERROR: {code}\r\n").as_bytes());
         } else {
             // p.49 prints "[CR]#CME ERROR: Value [CR][LF]" in the numeric column.
-            out.extend_from_slice(format!("\r{prefix}CME ERROR: {code}\r\n").as_bytes());
+            out.extend_from_slice(format!("\r{label} ERROR: {code}\r\n").as_bytes());
         }
     }
 }

@@ -77,10 +77,27 @@ enum Command {
         /// The parameter store ("flash") file; created on first write.
         #[arg(long, value_name = "FILE")]
         flash: Option<PathBuf>,
+        /// GPRS attach after registration: `manual` (AT+CGATT=1, the default) or `auto`.
+        #[arg(long, value_name = "MODE", default_value = "manual")]
+        attach: mtg::emulator::Attach,
+        /// Deliver an incoming SMS this long after start (repeatable): `2s:+33612345678:hello`.
+        #[arg(long = "sms-after", value_name = "DELAY:FROM:TEXT", value_parser = parse_sms_after)]
+        sms_after: Vec<(std::time::Duration, mtg::control::Control)>,
         /// Answer like field firmware (default) or in the manual's words (`manual`).
         #[arg(long, value_name = "PROFILE", default_value = "field", value_parser = parse_firmware)]
         profile: Firmware,
     },
+}
+
+/// `--sms-after 2s:+33612345678:hello`: when, from whom, what (the text may
+/// contain colons).
+fn parse_sms_after(text: &str) -> Result<(std::time::Duration, mtg::control::Control), String> {
+    let mut parts = text.splitn(3, ':');
+    let (Some(delay), Some(from), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("expected DELAY:FROM:TEXT, e.g. 2s:+33612345678:hello".into());
+    };
+    let delay = mtg::control::Dur::parse(delay)?;
+    Ok((delay, mtg::control::Control::Sms { from: from.to_string(), text: body.to_string() }))
 }
 
 /// `field` or `manual`.
@@ -158,7 +175,16 @@ fn main() -> ExitCode {
         }
         Command::Report { run, baseline } => report_html(run, baseline),
         Command::Probe { target } => probe(&target),
-        Command::Emulator { listen, pty, flash, profile } => emulator(listen, pty, flash, profile),
+        Command::Emulator { listen, pty, flash, profile, attach, sms_after } => {
+            let config = mtg::emulator::EmulatorConfig {
+                flash,
+                firmware: profile,
+                attach,
+                scripted: sms_after,
+                ..Default::default()
+            };
+            emulator(listen, pty, config)
+        }
     }
 }
 
@@ -386,9 +412,8 @@ fn coverage(dir: PathBuf, verbose: bool, gaps: bool) -> ExitCode {
     }
 }
 
-fn emulator(listen: Option<SocketAddr>, pty: bool, flash: Option<PathBuf>, firmware: Firmware) -> ExitCode {
-    let config = mtg::emulator::EmulatorConfig { flash: flash.clone(), firmware, ..Default::default() };
-    if let Some(path) = &flash {
+fn emulator(listen: Option<SocketAddr>, pty: bool, config: mtg::emulator::EmulatorConfig) -> ExitCode {
+    if let Some(path) = &config.flash {
         if let Err(e) = mtg::emulator::Modem::new(&config) {
             eprintln!("mtg-emulator: {}: {e}", path.display());
             return ExitCode::FAILURE;

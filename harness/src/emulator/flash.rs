@@ -74,6 +74,87 @@ pub struct Stored {
     pub profile: Profile,
     /// PDP contexts of `AT+CGDCONT`: cid → (type, APN).
     pub contexts: BTreeMap<u8, (String, String)>,
+    /// `AT+CGCLASS` (Wavecom keeps the class across resets).
+    pub gprs_class: GprsClass,
+    /// What the SIM holds for short messages. Stores written before it
+    /// existed load with an empty message store (`serde(default)`).
+    pub sms: SmsStore,
+}
+
+/// The GPRS mobile class of `AT+CGCLASS` (27.007 §10.1.17): the Q24x6 is a
+/// class B terminal; `CG` is GPRS only, `CC` GSM only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GprsClass {
+    #[default]
+    B,
+    CG,
+    CC,
+}
+
+impl GprsClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            GprsClass::B => "B",
+            GprsClass::CG => "CG",
+            GprsClass::CC => "CC",
+        }
+    }
+}
+
+/// Short messages on the SIM ("SM" storage, 27.005 §3.1 <mem1>) and the
+/// service centre address (`AT+CSCA`, kept on the SIM, 27.005 §3.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsStore {
+    pub service_centre: String,
+    pub messages: Vec<StoredSms>,
+}
+
+impl Default for SmsStore {
+    fn default() -> Self {
+        SmsStore { service_centre: crate::emulator::identity::SERVICE_CENTRE.to_string(), messages: Vec::new() }
+    }
+}
+
+/// One stored message (27.005 §3.1 <stat>, <oa>/<da>, <scts>).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSms {
+    /// 1-based location in the storage (`+CMTI: "SM",<index>`).
+    pub index: u16,
+    pub status: SmsStatus,
+    /// The originator of a received message, the destination of a stored one.
+    pub number: String,
+    /// The service centre time stamp, in text mode's form `yy/MM/dd,hh:mm:ss±zz`.
+    pub timestamp: String,
+    pub text: String,
+}
+
+/// 27.005 §3.1 <stat>: PDU mode's number, text mode's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmsStatus {
+    RecUnread,
+    RecRead,
+    StoUnsent,
+    StoSent,
+}
+
+impl SmsStatus {
+    pub const ALL: [SmsStatus; 4] =
+        [SmsStatus::RecUnread, SmsStatus::RecRead, SmsStatus::StoUnsent, SmsStatus::StoSent];
+
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SmsStatus::RecUnread => "REC UNREAD",
+            SmsStatus::RecRead => "REC READ",
+            SmsStatus::StoUnsent => "STO UNSENT",
+            SmsStatus::StoSent => "STO SENT",
+        }
+    }
 }
 
 /// Where the store lives.

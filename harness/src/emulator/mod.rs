@@ -54,6 +54,7 @@ use flash::{Flash, Profile};
 use interp::line::LineAssembler;
 pub(crate) use interp::{Error, Outcome, TextTarget};
 use radio::Radio;
+pub use radio::SentSms;
 
 /// How to build an emulated unit.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +66,43 @@ pub struct EmulatorConfig {
     /// Whose words the unit answers with: real units' (the default) or the
     /// manual's, where they differ (`scenarios/errata.yaml`).
     pub firmware: Firmware,
+    /// Whether the unit attaches to GPRS by itself once registered.
+    pub attach: Attach,
+    /// Controls applied this long after the unit is powered on (`mtg
+    /// emulator --sms-after`: a host library under test gets an incoming
+    /// message without a control channel). Not repeated after a restart.
+    pub scripted: Vec<(Duration, Control)>,
+}
+
+/// GPRS attach after registration (27.007 §10.1.9 leaves it to the unit).
+///
+/// The default is [`Attach::Manual`], **inferred**, not observed: every
+/// public driver for these units in the digest attaches explicitly with
+/// `AT+CGATT=1` and waits for `+CGREG: 1` before `AT#CONNECTIONSTART`
+/// ([code] bring-up step 7; [code2] e-mail camera, AVR and PIC drivers), and
+/// one re-sends `AT+CGATT=1` after `#CME ERROR: 35865` "not attached"
+/// ([code2]): drivers written against real units do not count on an
+/// automatic attach. Multi-Tech's later Universal IP driver starts the
+/// session without `AT+CGATT=1` ([UIP-code]), which [`Attach::Auto`] models:
+/// a unit that attaches as soon as it is registered for GSM and GPRS with a
+/// ready SIM (Wavecom firmware can be configured either way). Which one a
+/// given unit does is a question for a physical unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Attach {
+    #[default]
+    Manual,
+    Auto,
+}
+
+impl std::str::FromStr for Attach {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Attach, String> {
+        match s {
+            "manual" => Ok(Attach::Manual),
+            "auto" => Ok(Attach::Auto),
+            other => Err(format!("attach={other}: expected `auto` or `manual`")),
+        }
+    }
 }
 
 /// Which network backend a unit uses.
@@ -101,6 +139,9 @@ pub enum ControlError {
     BadAddress(String),
     #[error("the unit has real sockets open: the simulated network cannot replace the host network now")]
     NetworkInUse,
+    /// An incoming message the unit cannot take.
+    #[error("sms: {0}")]
+    Sms(String),
     /// A checked control line is not in the expected state: a finding about
     /// the unit, not a fault of the rig.
     #[error("{0}")]
@@ -121,6 +162,22 @@ pub mod identity {
     pub const MODEL: &str = "MULTIBAND  900E  1800";
     pub const REVISION: &str = "651_09gg.Q2406B 1266500 082206 17:06";
     pub const IMEI: &str = "012345678901237";
+    /// `AT+CIMI`: a subscriber of the 3GPP test network (MCC 001, MNC 01).
+    pub const IMSI: &str = "001010123456789";
+    /// `AT+CNUM` (a fictional 555-01xx number).
+    pub const OWN_NUMBER: &str = "+15555550123";
+    /// The simulated network's service centre (`AT+CSCA?` of a fresh SIM).
+    pub const SERVICE_CENTRE: &str = "+15555550100";
+    /// The network `+COPS` names: long, short and numeric (27.007 §7.3).
+    pub const OPERATOR: [&str; 3] = ["TEST PLMN 1-1", "TEST", "00101"];
+    /// Location area and cell of the serving cell (`+CCED`), hexadecimal.
+    pub const LAC: &str = "0001";
+    pub const CELL_ID: &str = "0a1b";
+    /// The network's clock for service centre time stamps: fixed, so that
+    /// transcripts do not depend on the day (the emulator is sans-IO and
+    /// has no calendar).
+    pub const NETWORK_TIME: crate::pdu::Timestamp =
+        crate::pdu::Timestamp { year: 26, month: 1, day: 1, hour: 12, minute: 0, second: 0, quarters: 0 };
     /// `#VVERSION` (p.39): "<Filename> <File size> <Date and time of generation>".
     pub const STACK_VERSION: &str = "mtg-emu_W302_V03.02 65536 Jan 20 2006 12:00:00";
     /// The first line of `#VALL` (p.39 prints "eDsoft-W302-V03.00").
@@ -139,6 +196,11 @@ pub(crate) enum Mode {
     Busy,
     /// A socket is open: bytes are payload (ch. 5, App. B p.50-52).
     Data,
+    /// Collecting a short message after `AT+CMGS` and its `> ` prompt, up
+    /// to Ctrl-Z (send) or ESC (cancel) (27.005 §3.5.1): the text in text
+    /// mode (to `destination`), the hexadecimal PDU of `length` octets in
+    /// PDU mode.
+    SmsEntry { destination: Option<String>, length: usize, text: Vec<u8> },
 }
 
 /// Something scheduled for later.
@@ -192,7 +254,7 @@ impl Modem {
             mode: Mode::Command,
             queued: VecDeque::new(),
             out: Vec::new(),
-            radio: Radio::default(),
+            radio: Radio { auto_attach: config.attach == Attach::Auto, ..Radio::default() },
             timers: Vec::new(),
             timer_seq: 0,
             service: None,
@@ -200,6 +262,16 @@ impl Modem {
             dtr: true,
             firmware: config.firmware,
         })
+        .map(|mut modem| {
+            modem.auto_attach();
+            modem
+        })
+    }
+
+    /// The messages the host has sent to the simulated service centre, in
+    /// order (a test reads them; each is also logged).
+    pub fn sent_sms(&self) -> &[SentSms] {
+        &self.radio.sms.sent
     }
 
     /// Bytes from the host.

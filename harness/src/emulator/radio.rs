@@ -73,6 +73,65 @@ pub struct Radio {
     /// A data call the GSM core answered by itself (ATS0, ATA): the line is
     /// connected transparently, without the IP stack.
     pub transparent_call: bool,
+    /// Attach to GPRS by itself once registered ([`super::Attach`]).
+    pub auto_attach: bool,
+    /// `AT+COPS` <mode> (0 automatic, 1 manual, 2 deregistered) and
+    /// <format> (0 long, 1 short, 2 numeric), 27.007 §7.3.
+    pub cops_mode: u8,
+    pub cops_format: u8,
+    /// `AT+CSCS` (27.007 §5.5).
+    pub charset: &'static str,
+    /// Short message settings and the service centre's side.
+    pub sms: SmsSettings,
+}
+
+/// What the host chose for short messages (27.005 §3.2.3 `+CMGF`, §3.3.2
+/// `+CSMP`, §3.4.1 `+CNMI`, §3.2.2 `+CPMS`), and what the simulated service
+/// centre received. Volatile, like the unit's (`AT&W` is not modelled for
+/// them).
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    pub text_mode: bool,
+    pub csmp: [u8; 4],
+    pub cnmi: [u8; 5],
+    /// `+CPMS` <mem1> (read, list, delete) and <mem2> (write, send).
+    pub memory: [&'static str; 2],
+    /// The next TP-MR (`+CMGS: <mr>`).
+    pub next_reference: u8,
+    /// Indications held while `+CNMI` <mode> is 0 (27.005 §3.4.1: buffered
+    /// in the TA, flushed when <mode> 1-3 is entered with <bfr> 0).
+    pub held: Vec<String>,
+    /// Messages the service centre accepted.
+    pub sent: Vec<SentSms>,
+}
+
+impl Default for SmsSettings {
+    /// Wavecom defaults: PDU mode (27.005 §3.2.3), `+CSMP: 17,167,0,0`
+    /// (27.005 §3.3.2's example values), `+CNMI: 0,1,0,0,0` (Q24x6 guide).
+    fn default() -> Self {
+        SmsSettings {
+            text_mode: false,
+            csmp: [17, 167, 0, 0],
+            cnmi: [0, 1, 0, 0, 0],
+            memory: ["SM", "SM"],
+            next_reference: 0,
+            held: Vec::new(),
+            sent: Vec::new(),
+        }
+    }
+}
+
+/// A message the host sent (`AT+CMGS`), as the service centre received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    pub to: String,
+    pub text: String,
+    /// `+CMGS: <mr>`.
+    pub reference: u8,
+    /// The service centre it went through (the PDU's, or `+CSCA`).
+    pub service_centre: String,
+    /// The PDU as the host wrote it (PDU mode only).
+    pub pdu: Option<String>,
 }
 
 impl Default for Radio {
@@ -92,6 +151,11 @@ impl Default for Radio {
             last_activity: None,
             pace: STEP,
             transparent_call: false,
+            auto_attach: false,
+            cops_mode: 0,
+            cops_format: 0,
+            charset: "GSM",
+            sms: SmsSettings::default(),
         }
     }
 }
@@ -99,7 +163,7 @@ impl Default for Radio {
 impl Radio {
     /// `+CREG` stat as the unit reports it.
     pub fn creg_stat(&self) -> Registration {
-        if self.cfun == 0 || self.sim != SimState::Ready {
+        if self.cfun == 0 || self.sim != SimState::Ready || self.cops_mode == 2 {
             Registration::NotRegistered
         } else {
             self.registration
@@ -186,11 +250,13 @@ impl Modem {
             }
             Control::Registration(r) => {
                 self.radio.registration = *r;
+                self.auto_attach();
                 self.report_registration();
                 Ok(())
             }
             Control::GprsRegistration(r) => {
                 self.radio.gprs_network = *r;
+                self.auto_attach();
                 self.report_registration();
                 Ok(())
             }
@@ -203,7 +269,14 @@ impl Modem {
             }
             Control::Sim(s) => {
                 let before = (self.radio.creg_stat(), self.radio.cgreg_stat());
+                let was_absent = self.radio.sim == SimState::Absent;
                 self.radio.sim = *s;
+                // Wavecom +WIND: 0/1, SIM removed/inserted, when the mask has bit 0.
+                if self.flash.stored.wind & 0x01 != 0 && was_absent != (*s == SimState::Absent) {
+                    let line = if was_absent { "+WIND: 1" } else { "+WIND: 0" };
+                    self.format().gsm_info(&mut self.out, line);
+                }
+                self.auto_attach();
                 // Without a usable SIM the unit is not registered (27.007 §7.2).
                 if (self.radio.creg_stat(), self.radio.cgreg_stat()) != before {
                     self.report_registration();
@@ -257,6 +330,7 @@ impl Modem {
                 Ok(())
             }
             Control::Peer { .. } | Control::Client { .. } => Err(ControlError::NotForTheInterpreter),
+            Control::Sms { from, text } => self.receive_sms(from, text, now),
             Control::Lines { dcd, ri } => {
                 let (is_dcd, is_ri) = (self.dcd(), self.radio.call.is_some());
                 let show = |b: bool| if b { "on" } else { "off" };
@@ -273,6 +347,22 @@ impl Modem {
                     Err(ControlError::LinesDiffer(wrong.join(", ")))
                 }
             }
+        }
+    }
+
+    /// With [`super::Attach::Auto`], attach to GPRS as soon as the unit is
+    /// registered for GSM and GPRS, with a ready SIM, the radio on and a
+    /// class that has GPRS (27.007 §10.1.9 leaves the attach to the MT).
+    pub(crate) fn auto_attach(&mut self) {
+        if self.radio.auto_attach
+            && !self.radio.attached
+            && self.radio.cfun == 1
+            && self.radio.creg_stat().is_registered()
+            && self.radio.gprs_network.is_registered()
+            && self.flash.stored.gprs_class != crate::emulator::flash::GprsClass::CC
+        {
+            tracing::debug!("GPRS attach without AT+CGATT=1 (attach=auto)");
+            self.radio.attached = true;
         }
     }
 
@@ -448,6 +538,12 @@ impl Modem {
             }
             Event::Ready => {
                 let mask = self.flash.stored.wind;
+                // The order of a Wavecom start: SIM inserted (bit 0), product
+                // ready (bit 2), AT commands ready (bit 3).
+                if mask & 0x01 != 0 && self.radio.sim != SimState::Absent {
+                    f.gsm_info(&mut self.out, "+WIND: 1");
+                }
+                self.auto_attach();
                 if mask & 0x04 != 0 {
                     f.gsm_info(&mut self.out, "+WIND: 3");
                 }

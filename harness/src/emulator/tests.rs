@@ -341,3 +341,79 @@ mod tcp_boundary {
         assert_eq!(output(&mut m), "\r\n#CME ERROR: 36872\r\n");
     }
 }
+
+#[test]
+fn sent_messages_reach_the_service_centre_in_both_modes() {
+    let mut m = open_modem();
+    let out = talk(&mut m, b"AT+CMGF=1\rAT+CMGS=\"+15555550199\"\rhi\rthere\x1a");
+    // Echo is off: only the prompts, one more after each <CR> (27.005 §3.5.1).
+    assert_eq!(out, "\r\nOK\r\n\r\n> \r\n> \r\n+CMGS: 0\r\n\r\nOK\r\n");
+    let out = talk(&mut m, b"AT+CMGF=0\rAT+CMGS=18\r0021000B913316325476F8000005E8329BFD06\x1a");
+    assert!(out.ends_with("+CMGS: 1\r\n\r\nOK\r\n"), "{out:?}");
+    let sent = m.sent_sms();
+    assert_eq!(sent.len(), 2);
+    assert_eq!((sent[0].to.as_str(), sent[0].text.as_str()), ("+15555550199", "hi\rthere"));
+    assert_eq!((sent[1].to.as_str(), sent[1].text.as_str(), sent[1].reference), ("+33612345678", "hello", 1));
+    assert_eq!(sent[1].service_centre, identity::SERVICE_CENTRE);
+    assert!(sent[1].pdu.is_some());
+}
+
+#[test]
+fn no_message_leaves_without_network() {
+    let mut m = open_modem();
+    m.control(&Control::Registration(crate::control::Registration::NotRegistered), Instant::now()).unwrap();
+    let out = talk(&mut m, b"AT+CMGF=1\rAT+CMGS=\"+1555\"\rhi\x1a");
+    assert!(out.ends_with("+CMS ERROR: 331\r\n"), "{out:?}");
+    assert!(m.sent_sms().is_empty());
+    let err = m.control(&Control::Sms { from: "+1".into(), text: "x".into() }, Instant::now()).unwrap_err();
+    assert!(matches!(err, ControlError::Sms(_)), "{err}");
+}
+
+#[test]
+fn messages_survive_a_restart_and_old_stores_have_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let flash = dir.path().join("flash.json");
+    // A store written before messages existed.
+    std::fs::write(&flash, br#"{"wopen": 1, "wind": 8}"#).unwrap();
+    let config = EmulatorConfig { flash: Some(flash), ..EmulatorConfig::default() };
+    let mut m = Modem::new(&config).unwrap();
+    assert_eq!(talk(&mut m, b"ATE0\rAT+CPMS?\r"), "ATE0\r\r\nOK\r\n\r\n+CPMS: \"SM\",0,20,\"SM\",0,20\r\n\r\nOK\r\n");
+    m.control(&Control::Sms { from: "+33612345678".into(), text: "kept".into() }, Instant::now()).unwrap();
+    let mut again = Modem::new(&config).unwrap();
+    let out = talk(&mut again, b"ATE0\rAT+CMGF=1\rAT+CMGR=1\r");
+    assert!(out.contains("\"REC UNREAD\",\"+33612345678\",,\"26/01/01,12:00:00+00\"\r\nkept\r\n"), "{out:?}");
+}
+
+#[test]
+fn attach_follows_the_setting() {
+    let mut manual = Modem::new(&EmulatorConfig::default()).unwrap();
+    assert_eq!(talk(&mut manual, b"ATE0\rAT+CGATT?\r"), "ATE0\r\r\nOK\r\n\r\n+CGATT: 0\r\n\r\nOK\r\n");
+    let config = EmulatorConfig { attach: Attach::Auto, ..EmulatorConfig::default() };
+    let mut auto = Modem::new(&config).unwrap();
+    assert_eq!(talk(&mut auto, b"ATE0\rAT+CGATT?\r"), "ATE0\r\r\nOK\r\n\r\n+CGATT: 1\r\n\r\nOK\r\n");
+    // Lost and regained registration: attached again without AT+CGATT=1.
+    let now = Instant::now();
+    auto.control(&Control::Sim(crate::control::SimState::Absent), now).unwrap();
+    talk(&mut auto, b"AT+CGATT=0\r");
+    auto.control(&Control::Sim(crate::control::SimState::Ready), now).unwrap();
+    assert_eq!(talk(&mut auto, b"AT+CGREG?\r"), "\r\n+CGREG: 0,1\r\n\r\nOK\r\n");
+    assert_eq!("auto".parse::<Attach>(), Ok(Attach::Auto));
+    assert!("sometimes".parse::<Attach>().is_err());
+}
+
+#[test]
+fn scripted_controls_run_after_their_delay() {
+    let config = EmulatorConfig {
+        scripted: vec![(Duration::from_secs(2), Control::Sms { from: "+1".into(), text: "later".into() })],
+        network: Network::Simulated(SimNetwork::new()),
+        ..EmulatorConfig::default()
+    };
+    let mut unit = Unit::new(&config).unwrap();
+    let t0 = Instant::now();
+    unit.receive(b"ATE0\rAT+CNMI=2,1\r", t0);
+    unit.pump(t0);
+    assert_eq!(unit.next_event().map(|at| at - t0), Some(Duration::from_secs(2)));
+    unit.pump(t0 + Duration::from_secs(2));
+    let out = String::from_utf8_lossy(&unit.take_output()).into_owned();
+    assert!(out.ends_with("+CMTI: \"SM\",1\r\n"), "{out:?}");
+}

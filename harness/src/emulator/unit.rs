@@ -14,6 +14,10 @@ use crate::control::{Control, PeerKind};
 /// One emulated unit and its network.
 pub struct Unit {
     modem: Modem,
+    /// Controls of [`EmulatorConfig::scripted`], relative to the first
+    /// moment the unit runs, then at their absolute time.
+    scripted: Vec<(std::time::Duration, Control)>,
+    scripted_at: Vec<(Instant, Control)>,
     net: Box<dyn Backend>,
     /// The simulated network, when the unit runs on one (a handle on the
     /// same network as `net`).
@@ -28,7 +32,9 @@ impl Unit {
             Network::Host => None,
             Network::Simulated(sim) => Some(sim.clone()),
         };
-        Unit::build(config, sim)
+        let mut unit = Unit::build(config, sim)?;
+        unit.scripted = config.scripted.clone();
+        Ok(unit)
     }
 
     /// Power-cycle: a new unit on the same configuration (hence the same
@@ -46,7 +52,7 @@ impl Unit {
                 Box::new(sim.clone())
             }
         };
-        Ok(Unit { modem, net, sim })
+        Ok(Unit { modem, net, sim, scripted: Vec::new(), scripted_at: Vec::new() })
     }
 
     /// Bytes from the host.
@@ -58,6 +64,15 @@ impl Unit {
     /// Run everything that is due by `now`: network events, then timers, and
     /// the network requests they cause.
     pub fn pump(&mut self, now: Instant) {
+        for (after, control) in std::mem::take(&mut self.scripted) {
+            self.scripted_at.push((now + after, control));
+        }
+        while let Some(i) = self.scripted_at.iter().position(|(at, _)| *at <= now) {
+            let (_, control) = self.scripted_at.remove(i);
+            if let Err(e) = self.control(&control, now) {
+                tracing::warn!(?control, "scripted control failed: {e}");
+            }
+        }
         loop {
             self.perform(now);
             if let Some(event) = self.net.poll_event(now) {
@@ -86,10 +101,13 @@ impl Unit {
 
     /// When something is next due (a timer of the unit or of a simulated peer).
     pub fn next_event(&self) -> Option<Instant> {
-        match (self.modem.next_timer(), self.net.next_due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let scripted = self.scripted_at.iter().map(|(at, _)| *at).min();
+        [self.modem.next_timer(), self.net.next_due(), scripted].into_iter().flatten().min()
+    }
+
+    /// The messages the host sent to the simulated service centre.
+    pub fn sent_sms(&self) -> &[super::SentSms] {
+        self.modem.sent_sms()
     }
 
     /// Whether real traffic may arrive at any moment (time must be real).

@@ -131,12 +131,18 @@ pub fn family_skip(scenario: &Scenario, family: Option<&str>) -> Option<String> 
 /// target is whatever is on the line.
 fn own_unit(target: &Target, dir: Option<&Path>) -> Target {
     match (target, dir) {
-        (Target::Emulator { flash: None, firmware, caps }, Some(dir)) => {
-            Target::Emulator { flash: Some(dir.join("flash.json")), firmware: *firmware, caps: caps.clone() }
-        }
-        (Target::Pty { flash: None, firmware, caps }, Some(dir)) => {
-            Target::Pty { flash: Some(dir.join("flash.json")), firmware: *firmware, caps: caps.clone() }
-        }
+        (Target::Emulator { flash: None, firmware, attach, caps }, Some(dir)) => Target::Emulator {
+            flash: Some(dir.join("flash.json")),
+            firmware: *firmware,
+            attach: *attach,
+            caps: caps.clone(),
+        },
+        (Target::Pty { flash: None, firmware, attach, caps }, Some(dir)) => Target::Pty {
+            flash: Some(dir.join("flash.json")),
+            firmware: *firmware,
+            attach: *attach,
+            caps: caps.clone(),
+        },
         (t, _) => t.clone(),
     }
 }

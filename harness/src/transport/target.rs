@@ -17,7 +17,7 @@ use super::serial::{SerialSettings, SerialTransport, SettingError};
 use super::tcp::{display_addr, TcpTransport};
 use super::Transport;
 use crate::at::Firmware;
-use crate::emulator::EmulatorConfig;
+use crate::emulator::{Attach, EmulatorConfig};
 use crate::scenario::Capability;
 
 /// The forms of a target, for hints.
@@ -32,14 +32,14 @@ pub enum Target {
     /// `emu:` — the reference emulator in process. `profile=manual` makes it
     /// answer in the manual's words where field firmware differs; without
     /// `profile=` it answers as field firmware (`mtg run --profile` may say
-    /// otherwise).
-    Emulator { flash: Option<PathBuf>, firmware: Option<Firmware>, caps: BTreeSet<Capability> },
+    /// otherwise). `attach=auto|manual`: see [`Attach`].
+    Emulator { flash: Option<PathBuf>, firmware: Option<Firmware>, attach: Attach, caps: BTreeSet<Capability> },
     /// `serial:PATH` — a serial port.
     Serial { path: String, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `tcp:HOST:PORT` — raw serial over TCP. `host` has no brackets.
     Tcp { host: String, port: u16, caps: BTreeSet<Capability> },
     /// `pty:` — the emulator behind a pseudo-terminal, opened as a serial port.
-    Pty { flash: Option<PathBuf>, firmware: Option<Firmware>, caps: BTreeSet<Capability> },
+    Pty { flash: Option<PathBuf>, firmware: Option<Firmware>, attach: Attach, caps: BTreeSet<Capability> },
 }
 
 /// A target text that does not parse, or a target that cannot be opened.
@@ -96,11 +96,14 @@ impl Target {
     /// The emulator configuration, for the emulator targets.
     pub fn emulator_config(&self) -> Option<EmulatorConfig> {
         match self {
-            Target::Emulator { flash, firmware, .. } | Target::Pty { flash, firmware, .. } => Some(EmulatorConfig {
-                flash: flash.clone(),
-                firmware: firmware.unwrap_or_default(),
-                ..EmulatorConfig::default()
-            }),
+            Target::Emulator { flash, firmware, attach, .. } | Target::Pty { flash, firmware, attach, .. } => {
+                Some(EmulatorConfig {
+                    flash: flash.clone(),
+                    firmware: firmware.unwrap_or_default(),
+                    attach: *attach,
+                    ..EmulatorConfig::default()
+                })
+            }
             Target::Serial { .. } | Target::Tcp { .. } => None,
         }
     }
@@ -110,24 +113,16 @@ impl Target {
     pub async fn open(&self) -> Result<Box<dyn Transport>, TargetError> {
         let declared = self.declared_capabilities().iter().copied();
         let opened: io::Result<Box<dyn Transport>> = match self {
-            Target::Emulator { flash, firmware, .. } => EmulatorTransport::start(EmulatorConfig {
-                flash: flash.clone(),
-                firmware: firmware.unwrap_or_default(),
-                ..EmulatorConfig::default()
-            })
-            .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
-            .map_err(io::Error::other),
-            Target::Pty { flash, firmware, .. } => PtyTransport::start(EmulatorConfig {
-                flash: flash.clone(),
-                firmware: firmware.unwrap_or_default(),
-                ..EmulatorConfig::default()
-            })
-            .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
-            .map_err(|e| match e {
-                PtyError::Open(e) => e,
-                PtyError::Setup { ref cause, .. } => io::Error::new(cause.kind(), e.to_string()),
-                e @ PtyError::Emulator(_) => io::Error::other(e),
-            }),
+            Target::Emulator { .. } => EmulatorTransport::start(self.emulator_config().expect("an emulator target"))
+                .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
+                .map_err(io::Error::other),
+            Target::Pty { .. } => PtyTransport::start(self.emulator_config().expect("an emulator target"))
+                .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
+                .map_err(|e| match e {
+                    PtyError::Open(e) => e,
+                    PtyError::Setup { ref cause, .. } => io::Error::new(cause.kind(), e.to_string()),
+                    e @ PtyError::Emulator(_) => io::Error::other(e),
+                }),
             Target::Serial { path, settings, .. } => SerialTransport::open(path, settings)
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
             Target::Tcp { host, port, .. } => TcpTransport::connect(host, *port)
@@ -163,6 +158,10 @@ impl FromStr for Target {
                     });
                 }
                 let flash = options.take("flash").map(PathBuf::from);
+                let attach = match options.take("attach") {
+                    None => Attach::default(),
+                    Some(mode) => mode.parse().map_err(|cause| TargetError::Invalid { target: target(), cause })?,
+                };
                 let firmware = match options.take("profile") {
                     None => None,
                     Some(value) => Some(Firmware::parse(value).ok_or_else(|| TargetError::InvalidOption {
@@ -172,11 +171,11 @@ impl FromStr for Target {
                         expected: Firmware::ALL.map(Firmware::name).join(" or "),
                     })?),
                 };
-                options.finish(&["flash", "profile", "caps"])?;
+                options.finish(&["flash", "profile", "attach", "caps"])?;
                 if scheme == "emu" {
-                    Target::Emulator { flash, firmware, caps }
+                    Target::Emulator { flash, firmware, attach, caps }
                 } else {
-                    Target::Pty { flash, firmware, caps }
+                    Target::Pty { flash, firmware, attach, caps }
                 }
             }
             "serial" => {
@@ -319,7 +318,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut options: Vec<(&str, String)> = Vec::new();
         match self {
-            Target::Emulator { flash, firmware, .. } | Target::Pty { flash, firmware, .. } => {
+            Target::Emulator { flash, firmware, attach, .. } | Target::Pty { flash, firmware, attach, .. } => {
                 let scheme = if matches!(self, Target::Emulator { .. }) { "emu" } else { "pty" };
                 write!(f, "{scheme}:")?;
                 if let Some(flash) = flash {
@@ -327,6 +326,9 @@ impl fmt::Display for Target {
                 }
                 if let Some(firmware) = firmware {
                     options.push(("profile", firmware.to_string()));
+                }
+                if *attach == Attach::Auto {
+                    options.push(("attach", "auto".to_string()));
                 }
             }
             Target::Serial { path, settings, .. } => {

@@ -10,7 +10,7 @@ use crate::at::codes::CmeError;
 use crate::at::command::{split_args, Command, Form};
 use crate::at::response::Final;
 use crate::control::SimState;
-use crate::emulator::flash::Profile;
+use crate::emulator::flash::{GprsClass, Profile};
 use crate::emulator::identity;
 use crate::emulator::{Error, Modem, Outcome, Timed, STEP};
 
@@ -19,6 +19,63 @@ const RATES: [u32; 11] = [0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 576
 
 /// The PIN the emulated SIM accepts when `emulator: {sim: pin-required}`.
 pub const SIM_PIN: &str = "0000";
+
+/// `AT+CLAC` (27.007 §8.37): the commands of the GSM core this model answers,
+/// one per line with the `AT` prefix. Host libraries read it to pick their
+/// dialect (python-gsmmodem treats `+WIND` as "a Wavecom core").
+pub const COMMANDS: &[&str] = &[
+    "AT&C",
+    "AT&D",
+    "AT&F",
+    "AT&W",
+    "ATA",
+    "ATD",
+    "ATE",
+    "ATH",
+    "ATI",
+    "ATQ",
+    "ATS0",
+    "ATV",
+    "ATZ",
+    "AT+CCED",
+    "AT+CFUN",
+    "AT+CGATT",
+    "AT+CGCLASS",
+    "AT+CGDCONT",
+    "AT+CGMI",
+    "AT+CGMM",
+    "AT+CGMR",
+    "AT+CGREG",
+    "AT+CGSN",
+    "AT+CIMI",
+    "AT+CLAC",
+    "AT+CLIP",
+    "AT+CMEE",
+    "AT+CMGD",
+    "AT+CMGF",
+    "AT+CMGL",
+    "AT+CMGR",
+    "AT+CMGS",
+    "AT+CNMI",
+    "AT+CNUM",
+    "AT+COPS",
+    "AT+CPIN",
+    "AT+CPMS",
+    "AT+CPOF",
+    "AT+CRC",
+    "AT+CREG",
+    "AT+CSCA",
+    "AT+CSCS",
+    "AT+CSMP",
+    "AT+CSQ",
+    "AT+IFC",
+    "AT+IPR",
+    "AT+WIND",
+    "AT+WOPEN",
+];
+
+/// Character sets of `AT+CSCS=?` on a Q24x6 (Wavecom AT guide, +CSCS).
+const CHARSETS: [&str; 4] = ["GSM", "PCCP437", "CUSTOM", "HEX"];
 
 impl Modem {
     /// An error for a bad argument of an extended command: `+CME ERROR: 3`
@@ -213,6 +270,7 @@ impl Modem {
                     let pin = split_args(v).ok().and_then(|a| a.into_iter().next()).map(|a| a.text);
                     if pin.as_deref() == Some(SIM_PIN) {
                         self.radio.sim = SimState::Ready;
+                        self.auto_attach();
                         self.report_registration();
                         Outcome::Continue
                     } else {
@@ -259,6 +317,10 @@ impl Modem {
                     }
                     if !self.radio.creg_stat().is_registered() || !self.radio.gprs_network.is_registered() {
                         return Outcome::Error(Error::Gsm(CmeError::NoNetworkService));
+                    }
+                    // A GSM-only class has no GPRS to attach to (27.007 §10.1.17).
+                    if self.flash.stored.gprs_class == GprsClass::CC {
+                        return self.bad_arg();
                     }
                     self.radio.attached = true;
                     // The unsolicited +CGREG follows the OK (drivers wait for it).
@@ -386,11 +448,197 @@ impl Modem {
                 }
                 _ => self.bad_arg(),
             },
+            ("CIMI", Form::Action) => match self.sim_error() {
+                Some(e) => e,
+                None => self.info(identity::IMSI),
+            },
+            ("CIMI" | "CNUM" | "CLAC", Form::Test) => Outcome::Continue,
+            ("CLAC", Form::Action) => {
+                for c in COMMANDS {
+                    f.gsm_info(&mut self.out, c);
+                }
+                Outcome::Continue
+            }
+            // 27.007 §7.1: the MSISDN the SIM holds.
+            ("CNUM", Form::Action) => match self.sim_error() {
+                Some(e) => e,
+                None => self.info(&format!("+CNUM: \"\",\"{}\",145", identity::OWN_NUMBER)),
+            },
+            ("COPS", _) => self.cops(form, now),
+            ("CSCS", Form::Read) => self.info(&format!("+CSCS: \"{}\"", self.radio.charset)),
+            ("CSCS", Form::Test) => {
+                let list: Vec<String> = CHARSETS.iter().map(|c| format!("\"{c}\"")).collect();
+                self.info(&format!("+CSCS: ({})", list.join(",")))
+            }
+            ("CSCS", Form::Set(v)) => {
+                let arg = split_args(v).ok().and_then(|a| a.into_iter().next());
+                match arg.and_then(|a| CHARSETS.iter().find(|c| a.quoted && a.text.eq_ignore_ascii_case(c))) {
+                    Some(c) => {
+                        self.radio.charset = c;
+                        Outcome::Continue
+                    }
+                    None => self.bad_arg(),
+                }
+            }
+            ("CCED", Form::Set(v)) => self.cced(v),
+            ("CGCLASS", Form::Read) => self.info(&format!("+CGCLASS: \"{}\"", self.flash.stored.gprs_class.name())),
+            ("CGCLASS", Form::Test) => self.info("+CGCLASS: (\"B\",\"CG\",\"CC\")"),
+            ("CGCLASS", Form::Set(v)) => {
+                let arg = split_args(v).ok().and_then(|a| a.into_iter().next()).filter(|a| a.quoted);
+                let class = match arg.as_ref().map(|a| a.text.to_ascii_uppercase()).as_deref() {
+                    Some("B") => GprsClass::B,
+                    Some("CG") => GprsClass::CG,
+                    Some("CC") => GprsClass::CC,
+                    // Class A needs two radios: the Q24x6 has one.
+                    _ => return self.bad_arg(),
+                };
+                self.flash.stored.gprs_class = class;
+                // 27.007 §10.1.17: CC while attached detaches.
+                if class == GprsClass::CC && self.radio.attached {
+                    self.radio.attached = false;
+                    self.end_session();
+                    self.schedule_registration_report(now, false);
+                }
+                self.commit()
+            }
+            _ => match self.sms_command(name, form, now) {
+                Some(outcome) => outcome,
+                None => Outcome::Error(Error::Plain),
+            },
+        }
+    }
+
+    /// The SIM errors of a command that reads the SIM (27.007 §9.2).
+    fn sim_error(&self) -> Option<Outcome> {
+        match self.radio.sim {
+            SimState::Ready => None,
+            SimState::Absent => Some(Outcome::Error(Error::Gsm(CmeError::SimNotInserted))),
+            SimState::PinRequired => Some(Outcome::Error(Error::Gsm(CmeError::SimPinRequired))),
+            SimState::PukRequired => Some(Outcome::Error(Error::Gsm(CmeError::SimPukRequired))),
+            SimState::Failure => Some(Outcome::Error(Error::Gsm(CmeError::SimFailure))),
+        }
+    }
+
+    /// `AT+COPS` (27.007 §7.3): read `+COPS: <mode>[,<format>,"<oper>"]`,
+    /// test the Wavecom form (the operator tuples only), set
+    /// `<mode>[,<format>[,"<oper>"]]`: 0 automatic, 1 manual (our network
+    /// only), 2 deregister, 3 format only, 4 manual then automatic.
+    fn cops(&mut self, form: Form<'_>, now: Instant) -> Outcome {
+        let [long, short, numeric] = identity::OPERATOR;
+        match form {
+            Form::Read => {
+                let mode = self.radio.cops_mode;
+                if self.radio.creg_stat().is_registered() {
+                    let format = self.radio.cops_format;
+                    let name = identity::OPERATOR[format as usize];
+                    self.info(&format!("+COPS: {mode},{format},\"{name}\""))
+                } else {
+                    self.info(&format!("+COPS: {mode}"))
+                }
+            }
+            Form::Test => {
+                if let Some(e) = self.sim_error() {
+                    return e;
+                }
+                let stat = if self.radio.creg_stat().is_registered() { 2 } else { 1 };
+                self.info(&format!("+COPS: ({stat},\"{long}\",\"{short}\",\"{numeric}\")"))
+            }
+            Form::Set(v) => {
+                let Ok(args) = split_args(v) else { return self.bad_arg() };
+                let num = |i: usize| args.get(i).map(|a| a.text.parse::<u8>().ok());
+                let mode = match num(0) {
+                    Some(Some(m)) if m <= 4 => m,
+                    _ => return self.bad_arg(),
+                };
+                let format = match num(1) {
+                    None => None,
+                    Some(Some(f)) if f <= 2 => Some(f),
+                    _ => return self.bad_arg(),
+                };
+                if let Some(oper) = args.get(2) {
+                    let f = format.unwrap_or(self.radio.cops_format) as usize;
+                    if !matches!(mode, 1 | 4) || oper.text != identity::OPERATOR[f] {
+                        return self.bad_arg();
+                    }
+                } else if mode == 1 {
+                    return self.bad_arg();
+                }
+                if let Some(f) = format {
+                    self.radio.cops_format = f;
+                }
+                if mode != 3 {
+                    let before = self.radio.creg_stat();
+                    self.radio.cops_mode = if mode == 4 { 1 } else { mode };
+                    if mode == 2 {
+                        self.radio.attached = false;
+                        self.end_session();
+                    }
+                    self.auto_attach();
+                    if self.radio.creg_stat() != before {
+                        self.schedule_registration_report(now, true);
+                    }
+                }
+                Outcome::Continue
+            }
             _ => Outcome::Error(Error::Plain),
         }
     }
 
-    fn info(&mut self, text: &str) -> Outcome {
+    /// `AT+CCED=<mode>[,<requested dump>]` (Wavecom AT guide, +CCED): the
+    /// cell environment. Mode 0 answers one shot now; 1 (automatic shots)
+    /// answers one shot too (the periodic repeats are not modelled); 2 stops.
+    /// Dumps: 1 the main cell (MCC, MNC, LAC, CI, BSIC, BCCH frequency,
+    /// RxLev, RxLev full/sub, RxQual, RxQual full/sub, idle timeslot), 2 the
+    /// six neighbours (MCC, MNC, LAC, CI, BSIC, BCCH, RxLev each; none here,
+    /// so empty), 4 the timing advance, 8 a `+CSQ` line; default 15.
+    fn cced(&mut self, args: &str) -> Outcome {
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        let mode = match parts[0].parse::<u8>() {
+            Ok(m) if m <= 2 => m,
+            _ => return self.bad_arg(),
+        };
+        let dump = match parts.get(1) {
+            None => 15,
+            Some(d) => match d.parse::<u8>() {
+                Ok(d) if (1..=15).contains(&d) => d,
+                _ => return self.bad_arg(),
+            },
+        };
+        if parts.len() > 2 {
+            return self.bad_arg();
+        }
+        if mode == 2 {
+            return Outcome::Continue;
+        }
+        if !self.radio.creg_stat().is_registered() {
+            return Outcome::Error(Error::Gsm(CmeError::NoNetworkService));
+        }
+        // rssi of +CSQ is (dBm + 113) / 2, RxLev is dBm + 110 (05.08 §8.1.4).
+        let rssi = self.radio.rssi;
+        let rxlev =
+            if rssi == 99 { String::new() } else { (u32::from(rssi) * 2).saturating_sub(3).min(63).to_string() };
+        let (mcc, mnc) = identity::OPERATOR[2].split_at(3);
+        let mut fields: Vec<String> = Vec::new();
+        if dump & 1 != 0 {
+            let main = [mcc, mnc, identity::LAC, identity::CELL_ID, "37", "64", &rxlev, "", "", "0", "", "", "0"];
+            fields.extend(main.iter().map(|s| s.to_string()));
+        }
+        if dump & 2 != 0 {
+            fields.extend(std::iter::repeat_n(String::new(), 6 * 7));
+        }
+        if dump & 4 != 0 {
+            fields.push("0".into());
+        }
+        if !fields.is_empty() {
+            self.info(&format!("+CCED: {}", fields.join(",")));
+        }
+        if dump & 8 != 0 {
+            self.info(&format!("+CSQ: {rssi},99"));
+        }
+        Outcome::Continue
+    }
+
+    pub(crate) fn info(&mut self, text: &str) -> Outcome {
         self.format().gsm_info(&mut self.out, text);
         Outcome::Continue
     }

@@ -3,6 +3,7 @@
 //!
 //! - [`line`]: command-line assembly (prefix, backspace, line ends, overlong lines);
 //! - [`gsm`]: the GSM 07.07 / Wavecom core commands hosts send around the IP stack;
+//! - [`sms`]: short messages (3GPP TS 27.005, text and PDU mode);
 //! - [`stack`]: the IP stack's AT# commands (parameters, sessions, the command table);
 //! - [`display`]: the display commands (`#VPHY` … `#VALL`).
 //!
@@ -11,12 +12,13 @@
 pub mod display;
 pub mod gsm;
 pub mod line;
+pub mod sms;
 pub mod stack;
 
 use std::time::Instant;
 
 use super::{Mode, Modem};
-use crate::at::codes::{Answer, CmeError, Condition, StackError};
+use crate::at::codes::{Answer, CmeError, CmsError, Condition, StackError};
 use crate::at::command::{self as at_command, Kind};
 use crate::at::response::Final;
 
@@ -30,6 +32,7 @@ impl Modem {
     pub(super) fn byte(&mut self, b: u8, now: Instant) {
         match &mut self.mode {
             Mode::TextEntry { .. } => self.text_entry_byte(b),
+            Mode::SmsEntry { .. } => self.sms_entry_byte(b),
             Mode::Busy => self.queue(b),
             Mode::Data => self.data_byte(b, now),
             Mode::Command => {
@@ -97,27 +100,27 @@ impl Modem {
                 Kind::Extended => self.extended(&command, now),
                 Kind::Basic => self.basic(&command),
             };
-            match outcome {
-                Outcome::Continue => continue,
-                Outcome::Error(e) => {
-                    let f = self.format();
-                    match e {
-                        Error::Plain => f.final_result(&mut self.out, Final::Error),
-                        Error::Stack(code) => f.stack_error(&mut self.out, code),
-                        Error::Gsm(code) => f.gsm_error(&mut self.out, code),
-                    }
-                    return;
-                }
-                Outcome::Final(r) => {
-                    self.format().final_result(&mut self.out, r);
-                    return;
-                }
-                // The command answers later (timer) or after text entry, or
-                // has answered in full without a final result.
-                Outcome::Deferred | Outcome::Answered => return,
+            if outcome != Outcome::Continue {
+                return self.conclude(outcome);
             }
         }
-        self.format().final_result(&mut self.out, Final::Ok);
+        self.conclude(Outcome::Continue);
+    }
+
+    /// Write what ends a command line: `OK` after the last command, the
+    /// error or final result that stopped it, or nothing when the command
+    /// answers later (timer, text entry) or has answered in full.
+    pub(crate) fn conclude(&mut self, outcome: Outcome) {
+        let f = self.format();
+        match outcome {
+            Outcome::Continue => f.final_result(&mut self.out, Final::Ok),
+            Outcome::Error(Error::Plain) => f.final_result(&mut self.out, Final::Error),
+            Outcome::Error(Error::Stack(code)) => f.stack_error(&mut self.out, code),
+            Outcome::Error(Error::Gsm(code)) => f.gsm_error(&mut self.out, code),
+            Outcome::Error(Error::Sms(code)) => f.sms_error(&mut self.out, code),
+            Outcome::Final(r) => f.final_result(&mut self.out, r),
+            Outcome::Deferred | Outcome::Answered => {}
+        }
     }
 }
 
@@ -165,4 +168,6 @@ pub(crate) enum Error {
     Stack(StackError),
     /// `+CME ERROR: <code>` of the GSM core (3GPP TS 27.007 §9.2).
     Gsm(CmeError),
+    /// `+CMS ERROR: <code>` of the short message service (27.005 §3.2.5).
+    Sms(CmsError),
 }
