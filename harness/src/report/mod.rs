@@ -16,6 +16,7 @@
 pub mod console;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod record;
 pub mod time;
 
@@ -164,6 +165,19 @@ pub struct RunRecord {
     /// Waivers that matched no failure.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched_waivers: Vec<String>,
+    /// Scenarios run more than once (`--repeat`, `--soak`) that both passed
+    /// and failed; each failure is in `results`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
+    /// The rig unit this record is of (`mtg run --rig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Why the unit did not run (not ready, locked, wrong family): a rig error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rig_error: Option<String>,
+    /// The rounds of a soak (`--soak`), with what each found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iterations: Vec<crate::runner::repeat::Iteration>,
 }
 
 impl RunRecord {
@@ -175,6 +189,7 @@ impl RunRecord {
     pub fn success(&self) -> bool {
         self.finished
             && !self.interrupted
+            && self.rig_error.is_none()
             && self.results.iter().all(|r| {
                 (matches!(r.verdict, Verdict::Pass | Verdict::Skipped(_)) || r.waived()) && r.golden != "differs"
             })
@@ -219,6 +234,7 @@ impl RunRecord {
         }
         self.failures_by_basis = by;
         self.waived = self.results.iter().filter(|r| r.waived()).count();
+        self.flaky = flaky(&self.results);
     }
 
     /// Bring the record up to date with one event; true when it changed.
@@ -289,6 +305,24 @@ impl RunRecord {
             _ => false,
         }
     }
+}
+
+/// Scenarios with several results of which some pass and some fail (a
+/// failure, an error or a golden difference), in the order they first ran.
+pub fn flaky(results: &[ScenarioRecord]) -> Vec<String> {
+    let mut seen: Vec<(&str, bool, bool)> = Vec::new();
+    for r in results {
+        let bad = r.failed() || r.verdict == Verdict::Error || r.golden == "differs";
+        let good = !bad && r.verdict == Verdict::Pass;
+        match seen.iter_mut().find(|(id, ..)| *id == r.id) {
+            Some(e) => {
+                e.1 |= good;
+                e.2 |= bad;
+            }
+            None => seen.push((&r.id, good, bad)),
+        }
+    }
+    seen.into_iter().filter(|(_, good, bad)| *good && *bad).map(|(id, ..)| id.to_string()).collect()
 }
 
 /// How the record names a golden comparison.
