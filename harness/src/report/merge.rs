@@ -352,3 +352,29 @@ pub fn merge(dirs: &[PathBuf], out: &Path, repeat: bool) -> Result<Vec<(String, 
     }
     Ok(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{flaky, ScenarioRecord};
+    use super::*;
+
+    fn result(id: &str, verdict: &str) -> ScenarioRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "title": "t", "source": "p. 1", "file": "f.yaml",
+            "verdict": {"verdict": verdict}, "message": null, "failed_step": null, "basis": null,
+            "duration_ms": 1, "golden": "not-compared", "transcript": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_scenario_that_passes_and_fails_is_flaky() {
+        let results =
+            vec![result("a", "pass"), result("b", "pass"), result("a", "fail"), result("b", "pass"), result("c", "fail")];
+        assert_eq!(flaky(&results), vec!["a".to_string()]);
+        let mut r = RunRecord { results, finished: true, ..RunRecord::default() };
+        r.recount();
+        assert_eq!(r.flaky, vec!["a".to_string()]);
+        assert_eq!(summarise("u", &r).status, "findings");
+    }
+}
