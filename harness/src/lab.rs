@@ -130,7 +130,18 @@ pub async fn run(lab: Lab, vars: Vec<BTreeMap<String, String>>) -> Result<LabRes
         tool: format!("mtg {}", env!("CARGO_PKG_VERSION")),
         rig: Some(lab.rig.file.clone()),
         fixtures: lab.rig.fixtures.clone(),
-        units: result.records.iter().map(|(d, r)| merge::summarise(d, r)).collect(),
+        units: result
+            .records
+            .iter()
+            .map(|(d, r)| merge::UnitSummary {
+                power_cycle: lab
+                    .units
+                    .iter()
+                    .find(|u| merge::folder_name(&u.id) == *d)
+                    .and_then(|u| u.power_cycle.clone()),
+                ..merge::summarise(d, r)
+            })
+            .collect(),
     };
     if let Err(e) = merge::write_combined(&out.path, &summary, &result.records) {
         eprintln!("error: {e}");

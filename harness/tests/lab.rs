@@ -206,3 +206,23 @@ fn the_example_rig_file_loads() {
     assert!(rig.units[0].power_cycle.is_some());
     assert_eq!(rig.fixtures.len(), 4);
 }
+
+#[test]
+fn a_unit_locked_by_another_run_is_not_ready_and_names_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, selected) = scenarios("core.");
+    let locks = tmp.path().join("locks");
+    std::fs::create_dir(&locks).unwrap();
+    std::env::set_var("MTG_LOCK_DIR", &locks);
+    // pid 1 is always alive: the lock is held.
+    std::fs::write(locks.join("mtg-dev-ttyMTGTEST0.lock"), "1\n").unwrap();
+    let text = "units:\n  - id: s1\n    port: serial:/dev/ttyMTGTEST0\n    line: {baud: 115200}\n";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let out = tmp.path().join("out");
+    let result = rt.block_on(run(lab(text, selected, &out, &root)));
+    assert_eq!(result.not_ready.len(), 1);
+    let e = read_record(&out.join("s1")).unwrap().rig_error.unwrap();
+    assert!(e.contains("in use by another mtg run (pid 1;") && e.contains("mtg-dev-ttyMTGTEST0.lock"), "{e}");
+    // The holder's lock is left alone.
+    assert!(locks.join("mtg-dev-ttyMTGTEST0.lock").is_file());
+}

@@ -38,6 +38,9 @@ pub struct UnitSummary {
     pub not_run: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flaky: Vec<String>,
+    /// The unit's power-cycle command, from the rig file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_cycle: Option<String>,
 }
 
 /// `rig.json`: the combined summary of several units' records.
@@ -93,6 +96,7 @@ pub fn summarise(dir: &str, r: &RunRecord) -> UnitSummary {
         golden_differences: r.results.iter().filter(|x| x.golden == "differs").count(),
         not_run: r.not_run.len(),
         flaky: r.flaky.clone(),
+        power_cycle: None,
     }
 }
 
@@ -369,8 +373,13 @@ mod tests {
 
     #[test]
     fn a_scenario_that_passes_and_fails_is_flaky() {
-        let results =
-            vec![result("a", "pass"), result("b", "pass"), result("a", "fail"), result("b", "pass"), result("c", "fail")];
+        let results = vec![
+            result("a", "pass"),
+            result("b", "pass"),
+            result("a", "fail"),
+            result("b", "pass"),
+            result("c", "fail"),
+        ];
         assert_eq!(flaky(&results), vec!["a".to_string()]);
         let mut r = RunRecord { results, finished: true, ..RunRecord::default() };
         r.recount();
