@@ -226,3 +226,66 @@ fn a_unit_locked_by_another_run_is_not_ready_and_names_the_holder() {
     // The holder's lock is left alone.
     assert!(locks.join("mtg-dev-ttyMTGTEST0.lock").is_file());
 }
+
+/// Every file under `dir`, read as text.
+fn files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push((p.clone(), String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_units_secrets_reach_scenarios_and_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = mtg::workspace_root();
+    let dir = tmp.path().join("scenarios");
+    std::fs::create_dir(&dir).unwrap();
+    // The PIN as a scenario sends it; the unit answers what it answers (the
+    // expectation is made to fail, so that the message quotes the line).
+    std::fs::write(
+        dir.join("pin.yaml"),
+        r#"id: lab.pin
+title: The PIN from the rig
+source: {chapter: 2, page: 8}
+basis: project-choice
+vars: {pin: "0000", apn: internet, baud: "9600"}
+steps:
+  - send: AT+CPIN=${pin}
+    expect: [{re: '.*'}]
+  - send: AT#APNSERV="${apn}"
+    expect: [{re: '.*'}]
+  - send: AT#DIALN1="${baud}"
+    expect: [{re: '.*'}]
+"#,
+    )
+    .unwrap();
+    let (selected, errors) = mtg::scenario::load_dir(&dir);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (port, _unit) = unit(tmp.path(), "a").await;
+    std::env::set_var("MTG_LAB_TEST_PIN", "73915062");
+    std::env::set_var("MTG_LAB_TEST_APN", "apn.secret-7391.example");
+    let text = format!(
+        "units:\n  - id: p1\n    port: tcp:127.0.0.1:{port}\n    sim_pin_env: MTG_LAB_TEST_PIN\n    apn_env: MTG_LAB_TEST_APN\n    vars: {{baud: 115200}}\n"
+    );
+    let out = tmp.path().join("out");
+    let mut l = lab(&text, selected, &out, &root);
+    l.plan.golden_root = None;
+    let result = run(l).await;
+    assert!(result.not_ready.is_empty());
+    let transcript = std::fs::read_to_string(out.join("p1/transcripts/lab.pin.txt")).unwrap();
+    assert!(transcript.contains("AT+CPIN=<redacted>"), "{transcript}");
+    assert!(transcript.contains("AT#APNSERV=\"<redacted>\""), "{transcript}");
+    // The rig's variable replaced the scenario's default.
+    assert!(transcript.contains("AT#DIALN1=\"115200\""), "{transcript}");
+    for (path, text) in files(&out) {
+        assert!(!text.contains("73915062"), "{} shows the PIN", path.display());
+        assert!(!text.contains("secret-7391"), "{} shows the APN", path.display());
+    }
+}
