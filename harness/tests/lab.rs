@@ -79,7 +79,7 @@ async fn run(lab: Lab) -> lab::LabResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rig_runs_in_parallel_and_its_shards_merge() {
     let tmp = tempfile::tempdir().unwrap();
-    let (root, selected) = scenarios("core.");
+    let (root, selected) = scenarios("core.line");
     let mut ports = Vec::new();
     for name in ["a", "b", "c"] {
         ports.push(unit(tmp.path(), name).await.0);
@@ -135,7 +135,13 @@ async fn a_rig_runs_in_parallel_and_its_shards_merge() {
     // A shard given twice is the same scenarios twice: refused, unless repeated.
     let twice = merge::merge(&[shards[0].clone(), shards[0].clone()], &tmp.path().join("twice"), false);
     assert!(matches!(twice, Err(merge::MergeError::Twice { .. })), "{twice:?}");
-    assert!(merge::merge(&[shards[0].clone(), shards[0].clone()], &tmp.path().join("rep"), true).is_ok());
+    let rep = merge::merge(&[shards[0].clone(), shards[0].clone()], &tmp.path().join("rep"), true).unwrap();
+    for (dir, r) in &rep {
+        // Each run keeps its own transcript.
+        let names: std::collections::BTreeSet<_> = r.results.iter().filter_map(|x| x.transcript.clone()).collect();
+        assert_eq!(names.len(), r.results.iter().filter(|x| x.transcript.is_some()).count(), "{dir}");
+        assert!(names.iter().all(|n| tmp.path().join("rep").join(dir).join(n).is_file()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -305,12 +305,27 @@ pub fn merge(dirs: &[PathBuf], out: &Path, repeat: bool) -> Result<Vec<(String, 
                     }
                 }
             }
-            for sub in ["transcripts", "diffs"] {
-                let Ok(entries) = std::fs::read_dir(folder.join(sub)) else { continue };
+            if let Ok(entries) = std::fs::read_dir(folder.join("diffs")) {
                 for e in entries.filter_map(|e| e.ok()) {
-                    let to = dest.join(sub).join(e.file_name());
+                    let to = dest.join("diffs").join(e.file_name());
                     std::fs::copy(e.path(), &to).map_err(|source| MergeError::Copy { path: e.path(), source })?;
                 }
+            }
+            // Transcripts: a name another shard took (repeated runs) gets the shard's number.
+            let mut part = part;
+            for r in part.results.iter_mut() {
+                let Some(t) = r.transcript.clone() else { continue };
+                let from = folder.join(&t);
+                if !from.is_file() {
+                    continue;
+                }
+                let mut name = t.clone();
+                if dest.join(&name).exists() {
+                    name = format!("{}.shard{}.txt", t.trim_end_matches(".txt"), k + 1);
+                }
+                std::fs::copy(&from, dest.join(&name))
+                    .map_err(|source| MergeError::Copy { path: from.clone(), source })?;
+                r.transcript = Some(name);
             }
             record = Some(match record {
                 None => part,

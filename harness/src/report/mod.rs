@@ -227,6 +227,11 @@ impl RunRecord {
         out
     }
 
+    /// How many results of scenario `id` the record holds (earlier runs, with `--repeat`).
+    pub fn runs_of(&self, id: &str) -> usize {
+        self.results.iter().filter(|r| r.id == id).count()
+    }
+
     fn recount(&mut self) {
         let mut by = BTreeMap::new();
         for r in self.results.iter().filter(|r| r.failed()) {
@@ -287,7 +292,7 @@ impl RunRecord {
                     started: Some(time::utc_millis(started)),
                     duration_ms: outcome.duration_ms,
                     golden: golden_label(golden).to_string(),
-                    transcript: transcript_file(scenario, outcome),
+                    transcript: transcript_file_of_run(scenario, outcome, self.runs_of(&scenario.id)),
                     steps: outcome.transcript.step_times(outcome.duration_ms),
                     waiver: waiver.cloned(),
                     words,
@@ -343,6 +348,17 @@ pub fn transcript_file(scenario: &Scenario, outcome: &Outcome) -> Option<String>
     } else {
         Some(format!("transcripts/{}.txt", scenario.id))
     }
+}
+
+/// [`transcript_file`] of a scenario's run after `earlier` runs of it
+/// (`--repeat`, `--soak`): the first is `transcripts/<id>.txt`, the next
+/// `transcripts/<id>.run2.txt` and so on, so every run's transcript is kept.
+pub fn transcript_file_of_run(scenario: &Scenario, outcome: &Outcome, earlier: usize) -> Option<String> {
+    let name = transcript_file(scenario, outcome)?;
+    Some(match earlier {
+        0 => name,
+        n => format!("transcripts/{}.run{}.txt", scenario.id, n + 1),
+    })
 }
 
 /// A file of the output folder that could not be written or read.
