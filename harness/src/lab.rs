@@ -147,6 +147,11 @@ pub async fn run(lab: Lab, vars: Vec<BTreeMap<String, String>>) -> Result<LabRes
         eprintln!("error: {e}");
     }
     println!("\n{}", table(&summary));
+    for (_, r) in &result.records {
+        if let Some(line) = soak_line(r) {
+            println!("{}: {line}", merge::group_name(r));
+        }
+    }
     println!("per-unit records in {0}/<unit>/; rig.json, junit.xml and report.html in {0}", out.path.display());
     Ok(result)
 }
@@ -258,6 +263,25 @@ fn finalise(dir: &Path, unit: &str, rig_error: Option<String>, iterations: Vec<I
         eprintln!("error: {e}");
     }
     record
+}
+
+/// Failures over time in a soak: how many rounds, and which found what.
+pub fn soak_line(record: &RunRecord) -> Option<String> {
+    let rounds = &record.iterations;
+    if rounds.is_empty() {
+        return None;
+    }
+    let first = rounds[0].started_unix;
+    let bad: Vec<String> = rounds
+        .iter()
+        .filter(|i| i.findings > 0)
+        .map(|i| format!("round {} at +{}s: {}", i.index, i.started_unix.saturating_sub(first), i.findings))
+        .collect();
+    Some(format!(
+        "soak: {} round(s); {}",
+        rounds.len(),
+        if bad.is_empty() { "no findings in any round".to_string() } else { format!("findings in {}", bad.join(", ")) }
+    ))
 }
 
 /// The summary table printed at the end.

@@ -639,6 +639,9 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         if !iterations.is_empty() {
             if let Ok(mut record) = report::read_record(&out.path) {
                 record.iterations = iterations;
+                if let Some(line) = mtg::lab::soak_line(&record) {
+                    println!("{line}");
+                }
                 let json = serde_json::to_vec_pretty(&record).expect("a run record always serialises");
                 if let Err(e) = report::write_atomic(&out.path.join("run.json"), &json) {
                     eprintln!("error: {e}");
