@@ -492,9 +492,28 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         }
     }
     if args.list {
-        let offered = target.capabilities();
-        for s in &selected {
-            let mut status = match mtg::runner::suite::ignore_reason(s, &offered) {
+        // With a rig, what runs on each unit.
+        let lists: Vec<(Option<String>, std::collections::BTreeSet<mtg::scenario::Capability>)> = match &args.rig {
+            Some(path) => match mtg::runner::rig::load(path, None).and_then(|r| r.pick(&args.units)) {
+                Ok(units) => units.iter().map(|u| (Some(format!("{} ({})", u.id, u.port)), u.capabilities())).collect(),
+                Err(e) => {
+                    eprintln!("error: rig: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => vec![(None, target.capabilities())],
+        };
+        for (unit, offered) in &lists {
+            if let Some(unit) = unit {
+                println!("== unit {unit}");
+            }
+            list(&selected, offered);
+        }
+        return ExitCode::SUCCESS;
+    }
+    fn list(selected: &[&Scenario], offered: &std::collections::BTreeSet<mtg::scenario::Capability>) {
+        for s in selected {
+            let mut status = match mtg::runner::suite::ignore_reason(s, offered) {
                 Some(reason) => format!("ignored: {reason}"),
                 None => "runs".to_string(),
             };
@@ -503,7 +522,6 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             }
             println!("{:<44} {:<9} {:<40} {}", s.id, s.basis.to_string(), status, s.source);
         }
-        return ExitCode::SUCCESS;
     }
     let baseline = match args.baseline.as_deref().map(report::read_record).transpose() {
         Ok(b) => b,
