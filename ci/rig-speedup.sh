@@ -3,7 +3,9 @@
 # `mtg emulator --listen` processes, real time, each its own flash) run at
 # once by `mtg run --rig`, against the same suite on one of them. Prints the
 # wall times and the speed-up in scenarios run per second (three units run
-# three suites). A figure, not a gate; the goal is at least 2.7x.
+# three suites). A figure, not a gate; the goal is at least 2.7x. The
+# emulated units share this host's network: scenarios that listen on a fixed
+# port (ch5.one-service: LTCPSTART on 47321) can collide between units.
 # Usage: ci/rig-speedup.sh [path/to/mtg] [filter…]   (default target/release/mtg, the whole suite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
