@@ -13,6 +13,7 @@
 //! - [`golden`]: golden transcripts held in `golden/`;
 //! - [`report`]: reporters consuming the runner's events (console, run record, JUnit, HTML);
 //! - [`coverage`]: the manual index and which scenarios cover each entry;
+//! - [`lab`]: a rig of units run in parallel (`mtg run --rig`);
 //! - [`pdu`]: SMS PDUs (GSM 7-bit alphabet, SMS-SUBMIT, SMS-DELIVER), no I/O;
 //! - [`family`]: firmware families and a unit's identity; [`waiver`]: accepted failures, until they expire.
 
@@ -23,6 +24,7 @@ pub mod emulator;
 pub mod errata;
 pub mod family;
 pub mod golden;
+pub mod lab;
 pub mod pdu;
 pub mod provenance;
 pub mod redact;
@@ -42,6 +44,30 @@ pub fn workspace_root() -> PathBuf {
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Where `scenarios/` and `golden/` are, for an installed `mtg`: `explicit`
+/// (`--root`), else `MTG_ROOT`, else the current folder when it holds
+/// `scenarios/`, else the source tree this binary was built from. It is an
+/// error when that folder has no `scenarios/`, unless the scenarios are
+/// given elsewhere (`scenarios_given`).
+pub fn find_root(explicit: Option<PathBuf>, scenarios_given: bool) -> Result<PathBuf, String> {
+    let (root, how) = match (explicit, std::env::var_os("MTG_ROOT")) {
+        (Some(r), _) => (r, "--root"),
+        (None, Some(r)) => (PathBuf::from(r), "MTG_ROOT"),
+        (None, None) => match std::env::current_dir().ok().filter(|d| d.join("scenarios").is_dir()) {
+            Some(d) => (d, "the current folder"),
+            None => (workspace_root(), "the source tree mtg was built from"),
+        },
+    };
+    if scenarios_given || root.join("scenarios").is_dir() {
+        Ok(root)
+    } else {
+        Err(format!(
+            "no scenarios/ in {} ({how}): give --scenarios DIR and --root DIR (the folder holding scenarios/ and golden/), or set MTG_ROOT",
+            root.display()
+        ))
+    }
 }
 
 /// Send `tracing` logs to stderr (stdout stays free for reports and the PTY

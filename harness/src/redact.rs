@@ -61,13 +61,35 @@ impl Redactor {
                 Segment::End(e) => out.push_str(e),
             }
         }
-        for literal in &self.literals {
+        for literal in self.literals.iter().chain(known_secrets().iter()) {
             if out.contains(literal.as_str()) {
                 out = out.replace(literal.as_str(), MASK);
             }
         }
         out
     }
+}
+
+/// Secrets the harness was given rather than saw sent (a rig's SIM PIN and
+/// APN, read from the environment): masked by every redaction from then on.
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Mask `value` wherever any text goes through this module from now on
+/// (process-wide). An empty value is ignored; values of any length are
+/// masked, since the caller says they are secret.
+pub fn add_secret(value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    let mut secrets = SECRETS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !secrets.iter().any(|s| s == value) {
+        secrets.push(value.to_string());
+        secrets.sort_by_key(|l| std::cmp::Reverse(l.len()));
+    }
+}
+
+fn known_secrets() -> std::sync::RwLockReadGuard<'static, Vec<String>> {
+    SECRETS.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Every secret recognisable in `text` without knowing what was sent.
@@ -221,6 +243,13 @@ mod tests {
         assert_eq!(r.redact("step 3: got \"hunter2 OK\""), "step 3: got \"<redacted> OK\"");
         // Too short to be masked as text; masked where the syntax shows it.
         assert_eq!(r.redact("x marks AT#APNPW=x"), "x marks AT#APNPW=<redacted>");
+    }
+
+    #[test]
+    fn masks_given_secrets() {
+        add_secret("pin-7391-given");
+        assert_eq!(redact("AT+CPIN=\"pin-7391-given\""), "AT+CPIN=\"<redacted>\"");
+        assert_eq!(Redactor::new().redact("got pin-7391-given"), "got <redacted>");
     }
 
     /// A command line carrying a secret, as a host might write it.

@@ -15,7 +15,8 @@ use mtg::report::{
     self, console::Console, html::HtmlReporter, junit::JunitReporter, record::RecordReporter, OutputDir,
 };
 use mtg::runner::events::Sink;
-use mtg::runner::suite::{partition, run_suite, Plan, Suite};
+use mtg::runner::repeat::run_repeated;
+use mtg::runner::suite::{partition, Plan, Suite};
 use mtg::runner::Options;
 use mtg::scenario::Scenario;
 use mtg::transport::Target;
@@ -30,7 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the scenarios against a target, with live progress and a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check every scenario without running it.
     Lint {
         /// Scenario directory (default: the workspace's `scenarios/`).
@@ -58,13 +59,24 @@ enum Command {
         #[arg(long, env = "MTG_TARGET", default_value = "emu:")]
         target: String,
     },
-    /// Write the HTML report of a finished run, compared with a baseline run.
+    /// Write the HTML report of a finished run, compared with a baseline run;
+    /// or join the records of several runs (`--merge`).
     Report {
         /// The run's output folder (or its run.json).
-        run: PathBuf,
+        #[arg(required_unless_present = "merge")]
+        run: Option<PathBuf>,
         /// A previous run's output folder (or run.json) to compare with.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Join these runs' records (shards of `--partition`, rig runs) into --out.
+        #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["run", "baseline"], requires = "out")]
+        merge: Vec<PathBuf>,
+        /// Where the merged record goes.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The runs repeat scenarios: the same scenario in two of them is no error.
+        #[arg(long)]
+        repeat: bool,
     },
     /// Serve the reference emulator on TCP or behind a pseudo-terminal until killed.
     Emulator {
@@ -151,6 +163,22 @@ struct RunArgs {
     /// `profile=` answers in this profile too.
     #[arg(long, value_name = "PROFILE", value_parser = parse_firmware)]
     profile: Option<Firmware>,
+    /// Run on every unit of a rig file at once (YAML; see README.md, "A lab of units").
+    #[arg(long, value_name = "FILE")]
+    rig: Option<PathBuf>,
+    /// With --rig: only these units (repeat, or separate with commas).
+    #[arg(long = "unit", value_name = "ID", requires = "rig")]
+    units: Vec<String>,
+    /// Run each scenario N times; one that passes and fails is reported flaky.
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "soak")]
+    repeat: usize,
+    /// Run the selection again and again for this long (e.g. 30m, 8h).
+    #[arg(long, value_name = "DURATION")]
+    soak: Option<String>,
+    /// Where scenarios/ and golden/ are (default: $MTG_ROOT, the current
+    /// folder when it has scenarios/, or the source tree mtg was built from).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
 }
 
 /// Scenarios run at once on the in-process emulator by default.
@@ -165,7 +193,16 @@ fn main() -> ExitCode {
     }
     let root = mtg::workspace_root();
     match cli.command {
-        Command::Run(args) => run(args, root),
+        Command::Run(args) => {
+            let root = match mtg::find_root(args.root.clone(), args.scenarios.is_some()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            run(*args, root)
+        }
         Command::Lint { scenarios, manual } => {
             let manual = manual.or_else(|| Some(root.join("../shared/manual")).filter(|d| d.is_dir()));
             lint(scenarios.unwrap_or_else(|| root.join("scenarios")), manual)
@@ -173,7 +210,14 @@ fn main() -> ExitCode {
         Command::Coverage { scenarios, verbose, gaps } => {
             coverage(scenarios.unwrap_or_else(|| root.join("scenarios")), verbose, gaps)
         }
-        Command::Report { run, baseline } => report_html(run, baseline),
+        Command::Report { run, baseline, merge, out, repeat } => match (run, out) {
+            (_, Some(out)) if !merge.is_empty() => report_merge(&merge, &out, repeat),
+            (Some(run), _) => report_html(run, baseline),
+            _ => {
+                eprintln!("error: give a run's folder, or --merge DIR… --out DIR");
+                ExitCode::from(2)
+            }
+        },
         Command::Probe { target } => probe(&target),
         Command::Emulator { listen, pty, flash, profile, attach, sms_after } => {
             let config = mtg::emulator::EmulatorConfig {
@@ -273,6 +317,31 @@ fn probe(target_text: &str) -> ExitCode {
         );
         ExitCode::SUCCESS
     })
+}
+
+fn report_merge(dirs: &[PathBuf], out: &std::path::Path, repeat: bool) -> ExitCode {
+    match report::merge::merge(dirs, out, repeat) {
+        Ok(records) => {
+            for (dir, r) in &records {
+                let s = report::merge::summarise(dir, r);
+                println!(
+                    "{}: {} results ({} passed, {} failed, {} errors), {} not run",
+                    s.unit,
+                    r.results.len(),
+                    s.passed,
+                    s.failed,
+                    s.errors,
+                    s.not_run
+                );
+            }
+            println!("run.json, junit.xml and report.html in {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn report_html(run: PathBuf, baseline: Option<PathBuf>) -> ExitCode {
@@ -500,9 +569,28 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         }
     }
     if args.list {
-        let offered = target.capabilities();
-        for s in &selected {
-            let mut status = match mtg::runner::suite::ignore_reason(s, &offered) {
+        // With a rig, what runs on each unit.
+        let lists: Vec<(Option<String>, std::collections::BTreeSet<mtg::scenario::Capability>)> = match &args.rig {
+            Some(path) => match mtg::runner::rig::load(path, None).and_then(|r| r.pick(&args.units)) {
+                Ok(units) => units.iter().map(|u| (Some(format!("{} ({})", u.id, u.port)), u.capabilities())).collect(),
+                Err(e) => {
+                    eprintln!("error: rig: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => vec![(None, target.capabilities())],
+        };
+        for (unit, offered) in &lists {
+            if let Some(unit) = unit {
+                println!("== unit {unit}");
+            }
+            list(&selected, offered);
+        }
+        return ExitCode::SUCCESS;
+    }
+    fn list(selected: &[&Scenario], offered: &std::collections::BTreeSet<mtg::scenario::Capability>) {
+        for s in selected {
+            let mut status = match mtg::runner::suite::ignore_reason(s, offered) {
                 Some(reason) => format!("ignored: {reason}"),
                 None => "runs".to_string(),
             };
@@ -511,7 +599,6 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
             }
             println!("{:<44} {:<9} {:<40} {}", s.id, s.basis.to_string(), status, s.source);
         }
-        return ExitCode::SUCCESS;
     }
     let baseline = match args.baseline.as_deref().map(report::read_record).transpose() {
         Ok(b) => b,
@@ -540,6 +627,26 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     } else {
         Vec::new()
     };
+    // A rig file: its units, checked against the families.
+    let rig = match args.rig.as_deref() {
+        Some(path) => {
+            let ids: Vec<String> = families.iter().map(|f| f.id.clone()).collect();
+            let loaded = mtg::runner::rig::load(path, Some(&ids)).and_then(|rig| {
+                let units = rig.pick(&args.units)?;
+                let vars = mtg::lab::unit_variables(&units)?;
+                Ok((rig, units, vars))
+            });
+            match loaded {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("error: rig: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => None,
+    };
+    let families_loaded = families.clone();
     // The manual index, loaded once: reports show the words behind a failed
     // manual-backed step. Without it they show none.
     let context = match mtg::coverage::load_index(&dir.join("manual-index.yaml")) {
@@ -574,6 +681,7 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     let tty = std::io::stderr().is_terminal();
     // In this order: the HTML page inlines the files the record wrote, and
     // the summary comes after everything is on disk.
+    let lab_context = context.clone();
     let sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(RecordReporter::new(&out.path).with_context(context.clone())),
         Box::new(JunitReporter::new(&out.path)),
@@ -599,6 +707,27 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         errata,
         ..Options::default()
     };
+    let repeat = match args.soak.as_deref().map(mtg::runner::repeat::parse_duration).transpose() {
+        Ok(Some(d)) => mtg::runner::repeat::Repeat::For(d),
+        Ok(None) => mtg::runner::repeat::Repeat::Times(args.repeat.max(1)),
+        Err(e) => {
+            eprintln!("error: --soak {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Two runs on one serial device would garble each other's lines.
+    let _lock = match mtg::runner::lock::lock_target(&target) {
+        Ok(l) if rig.is_none() => l,
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    if let Some(rig) = rig {
+        drop(sinks);
+        return run_rig(rig, &args, selected, plan, options, repeat, families_loaded, lab_context, runtime, cancel_tx);
+    }
     let result = runtime.block_on(async {
         // On Ctrl-C the running scenarios stop where they are and record
         // their transcripts; the ones not started are listed as not run.
@@ -607,7 +736,20 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
                 let _ = cancel_tx.send(true);
             }
         });
-        run_suite(&selected, &target, &options, &plan, Arc::new(sinks)).await
+        let (result, iterations) = run_repeated(&selected, &target, &options, &plan, Arc::new(sinks), repeat).await;
+        if !iterations.is_empty() {
+            if let Ok(mut record) = report::read_record(&out.path) {
+                record.iterations = iterations;
+                if let Some(line) = mtg::lab::soak_line(&record) {
+                    println!("{line}");
+                }
+                let json = serde_json::to_vec_pretty(&record).expect("a run record always serialises");
+                if let Err(e) = report::write_atomic(&out.path.join("run.json"), &json) {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+        result
     });
     // Whatever the emulator targets left running stops here.
     runtime.shutdown_timeout(Duration::from_millis(200));
@@ -617,5 +759,64 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `mtg run --rig`: every unit at once (see `mtg::lab`). Exit code 3 when a
+/// unit of the rig was not ready (locked, not answering, another family).
+#[allow(clippy::too_many_arguments)]
+fn run_rig(
+    (rig, units, vars): (
+        mtg::runner::rig::Rig,
+        Vec<mtg::runner::rig::Unit>,
+        Vec<std::collections::BTreeMap<String, String>>,
+    ),
+    args: &RunArgs,
+    selected: Vec<Scenario>,
+    plan: Plan,
+    options: Options,
+    repeat: mtg::runner::repeat::Repeat,
+    families: Vec<mtg::family::Family>,
+    context: report::Context,
+    runtime: tokio::runtime::Runtime,
+    cancel_tx: tokio::sync::watch::Sender<bool>,
+) -> ExitCode {
+    let tty = std::io::stderr().is_terminal();
+    let lab = mtg::lab::Lab {
+        rig,
+        units,
+        selected,
+        out: args.out.clone(),
+        plan,
+        options,
+        repeat,
+        families,
+        context,
+        tty,
+        steps: args.steps,
+    };
+    let result = runtime.block_on(async {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = cancel_tx.send(true);
+            }
+        });
+        mtg::lab::run(lab, vars).await
+    });
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Ok(r) if r.interrupted => ExitCode::from(130),
+        Ok(r) if !r.not_ready.is_empty() => {
+            for (unit, why) in &r.not_ready {
+                eprintln!("mtg: unit {unit} not ready: {why}");
+            }
+            ExitCode::from(3)
+        }
+        Ok(r) if r.findings == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
     }
 }

@@ -136,6 +136,20 @@ pub fn summary(record: &RunRecord) -> String {
         let by: Vec<String> = record.by_basis().iter().map(|(b, n)| format!("{n} {b}")).collect();
         let _ = writeln!(s, "\nfailures by basis: {}; {} waived", by.join(", "), record.waived);
     }
+    for id in &record.flaky {
+        let runs: Vec<_> = record.results.iter().filter(|r| r.id == *id).collect();
+        let bad: Vec<String> = runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.verdict != Verdict::Pass || r.golden == "differs")
+            .map(|(i, r)| format!("run {}: {}", i + 1, r.message.as_deref().unwrap_or(&r.golden)))
+            .collect();
+        let _ =
+            writeln!(s, "flaky: {id} ({} of {} runs bad) — {}", bad.len(), runs.len(), redact_secrets(&bad.join("; ")));
+    }
+    if let Some(e) = &record.rig_error {
+        let _ = writeln!(s, "rig error: {}", redact_secrets(e));
+    }
     if !record.unmatched_waivers.is_empty() {
         let _ = writeln!(s, "waivers that matched nothing: {}", record.unmatched_waivers.join(", "));
     }

@@ -191,6 +191,16 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
         by.join(", "),
         run.waived
     );
+    if let Some(e) = &run.rig_error {
+        let _ = writeln!(s, "<p class=\"error\">Rig error: {}</p>", esc(&crate::redact::redact(e)));
+    }
+    if !run.flaky.is_empty() {
+        let _ = writeln!(
+            s,
+            "<p class=\"flaky\">Flaky (passed and failed when repeated; every failure is listed below): {}</p>",
+            esc(&run.flaky.join(", "))
+        );
+    }
     if !run.unmatched_waivers.is_empty() {
         let _ = writeln!(
             s,

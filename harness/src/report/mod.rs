@@ -16,6 +16,7 @@
 pub mod console;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod record;
 pub mod time;
 
@@ -168,6 +169,19 @@ pub struct RunRecord {
     /// Waivers that matched no failure.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched_waivers: Vec<String>,
+    /// Scenarios run more than once (`--repeat`, `--soak`) that both passed
+    /// and failed; each failure is in `results`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
+    /// The rig unit this record is of (`mtg run --rig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Why the unit did not run (not ready, locked, wrong family): a rig error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rig_error: Option<String>,
+    /// The rounds of a soak (`--soak`), with what each found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iterations: Vec<crate::runner::repeat::Iteration>,
 }
 
 impl RunRecord {
@@ -179,6 +193,7 @@ impl RunRecord {
     pub fn success(&self) -> bool {
         self.finished
             && !self.interrupted
+            && self.rig_error.is_none()
             && self.results.iter().all(|r| {
                 (matches!(r.verdict, Verdict::Pass | Verdict::Skipped(_)) || r.waived()) && r.golden != "differs"
             })
@@ -216,6 +231,11 @@ impl RunRecord {
         out
     }
 
+    /// How many results of scenario `id` the record holds (earlier runs, with `--repeat`).
+    pub fn runs_of(&self, id: &str) -> usize {
+        self.results.iter().filter(|r| r.id == id).count()
+    }
+
     fn recount(&mut self) {
         let mut by = BTreeMap::new();
         for r in self.results.iter().filter(|r| r.failed()) {
@@ -223,6 +243,7 @@ impl RunRecord {
         }
         self.failures_by_basis = by;
         self.waived = self.results.iter().filter(|r| r.waived()).count();
+        self.flaky = flaky(&self.results);
     }
 
     /// Bring the record up to date with one event; true when it changed.
@@ -275,7 +296,7 @@ impl RunRecord {
                     started: Some(time::utc_millis(started)),
                     duration_ms: outcome.duration_ms,
                     golden: golden_label(golden).to_string(),
-                    transcript: transcript_file(scenario, outcome),
+                    transcript: transcript_file_of_run(scenario, outcome, self.runs_of(&scenario.id)),
                     steps: outcome.transcript.step_times(outcome.duration_ms),
                     waiver: waiver.cloned(),
                     words,
@@ -296,6 +317,24 @@ impl RunRecord {
     }
 }
 
+/// Scenarios with several results of which some pass and some fail (a
+/// failure, an error or a golden difference), in the order they first ran.
+pub fn flaky(results: &[ScenarioRecord]) -> Vec<String> {
+    let mut seen: Vec<(&str, bool, bool)> = Vec::new();
+    for r in results {
+        let bad = r.failed() || r.verdict == Verdict::Error || r.golden == "differs";
+        let good = !bad && r.verdict == Verdict::Pass;
+        match seen.iter_mut().find(|(id, ..)| *id == r.id) {
+            Some(e) => {
+                e.1 |= good;
+                e.2 |= bad;
+            }
+            None => seen.push((&r.id, good, bad)),
+        }
+    }
+    seen.into_iter().filter(|(_, good, bad)| *good && *bad).map(|(id, ..)| id.to_string()).collect()
+}
+
 /// How the record names a golden comparison.
 pub fn golden_label(golden: Option<&Comparison>) -> &'static str {
     match golden {
@@ -314,6 +353,17 @@ pub fn transcript_file(scenario: &Scenario, outcome: &Outcome) -> Option<String>
     } else {
         Some(format!("transcripts/{}.txt", scenario.id))
     }
+}
+
+/// [`transcript_file`] of a scenario's run after `earlier` runs of it
+/// (`--repeat`, `--soak`): the first is `transcripts/<id>.txt`, the next
+/// `transcripts/<id>.run2.txt` and so on, so every run's transcript is kept.
+pub fn transcript_file_of_run(scenario: &Scenario, outcome: &Outcome, earlier: usize) -> Option<String> {
+    let name = transcript_file(scenario, outcome)?;
+    Some(match earlier {
+        0 => name,
+        n => format!("transcripts/{}.run{}.txt", scenario.id, n + 1),
+    })
 }
 
 /// A file of the output folder that could not be written or read.

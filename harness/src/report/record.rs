@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use super::{transcript_file, write_atomic, Context, ReportError, RunRecord};
+use super::{transcript_file_of_run, write_atomic, Context, ReportError, RunRecord};
 use crate::golden::Comparison;
 use crate::runner::events::{Event, Sink};
 
@@ -35,10 +35,11 @@ impl RecordReporter {
         write_atomic(&self.dir.join("run.json"), &json)
     }
 
-    /// A finished scenario's files: its transcript, and its diff when it differs.
-    fn write_scenario(&self, event: &Event<'_>) -> Result<(), ReportError> {
+    /// A finished scenario's files: its transcript, and its diff when it
+    /// differs. `earlier` runs of the same scenario keep their transcripts.
+    fn write_scenario(&self, event: &Event<'_>, earlier: usize) -> Result<(), ReportError> {
         let Event::ScenarioFinished { scenario, outcome, golden, .. } = *event else { return Ok(()) };
-        if let Some(name) = transcript_file(scenario, outcome) {
+        if let Some(name) = transcript_file_of_run(scenario, outcome, earlier) {
             write_atomic(&self.dir.join(name), outcome.transcript.render().as_bytes())?;
         }
         if let Some(Comparison::Differs(diff)) = golden {
@@ -51,10 +52,14 @@ impl RecordReporter {
 impl Sink for RecordReporter {
     fn event(&self, event: &Event<'_>) {
         // The files of a scenario come before the record that names them.
-        if let Err(e) = self.write_scenario(event) {
+        let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
+        let earlier = match event {
+            Event::ScenarioFinished { scenario, .. } => record.runs_of(&scenario.id),
+            _ => 0,
+        };
+        if let Err(e) = self.write_scenario(event, earlier) {
             eprintln!("error: {e}");
         }
-        let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
         if record.apply_in(event, &self.context) {
             if let Err(e) = self.write_record(&record) {
                 eprintln!("error: {e}");

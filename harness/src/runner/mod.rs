@@ -8,6 +8,9 @@
 
 pub mod events;
 pub mod lines;
+pub mod lock;
+pub mod repeat;
+pub mod rig;
 pub mod suite;
 
 use std::collections::BTreeMap;
