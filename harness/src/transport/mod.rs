@@ -16,12 +16,14 @@
 //! they add to what the transport offers by itself (see [`Target::capabilities`]).
 
 mod emulator;
+mod fault;
 mod pty;
 mod serial;
 mod target;
 mod tcp;
 
 pub use emulator::EmulatorTransport;
+pub use fault::{FaultInjector, Faults, FaultsError};
 pub use pty::{spawn_pty_emulator, PtyError, PtyServer, PtyTransport};
 pub use serial::{SerialSettings, SerialTransport, SettingError};
 pub use target::{Target, TargetError};

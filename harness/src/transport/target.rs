@@ -124,7 +124,14 @@ impl Target {
                 .await
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
         };
-        opened.map_err(|cause| TargetError::Open { target: self.to_string(), cause })
+        let opened = opened.map_err(|cause| TargetError::Open { target: self.to_string(), cause })?;
+        // CI's fault injection (split reads, a late <LF>): see transport::fault.
+        match super::Faults::from_env()
+            .map_err(|e| TargetError::Invalid { target: self.to_string(), cause: e.to_string() })?
+        {
+            Some(faults) => Ok(Box::new(super::FaultInjector::new(opened, faults))),
+            None => Ok(opened),
+        }
     }
 }
 
