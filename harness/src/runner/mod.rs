@@ -7,6 +7,7 @@
 //! ones a target cannot run, and runs a whole suite.
 
 pub mod events;
+pub mod health;
 pub mod lines;
 pub mod suite;
 
@@ -77,11 +78,20 @@ pub struct Options {
     /// The unit's firmware family, when it is known: steps scoped to other
     /// families are skipped. `None` runs every step.
     pub family: Option<String>,
+    /// A shell command that power-cycles the unit (`--power-cycle`): run
+    /// when a shared unit stops answering mid-run, before checking again.
+    pub power_cycle: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { quiet_after: Duration::from_millis(150), time_scale: 1.0, cancel: None, family: None }
+        Options {
+            quiet_after: Duration::from_millis(150),
+            time_scale: 1.0,
+            cancel: None,
+            family: None,
+            power_cycle: None,
+        }
     }
 }
 
