@@ -177,6 +177,21 @@ fn flow_name(flow: FlowControl) -> &'static str {
     }
 }
 
+/// A modem-line ioctl that failed. A port without modem lines (a PTY, some
+/// adapters) refuses them with ENOTTY or EINVAL: say "not available on this
+/// port" rather than the bare OS error, so that a scenario needing the lines
+/// is seen to be on the wrong rig, not to have failed.
+fn unavailable(line: &str, e: tokio_serial::Error) -> String {
+    // serialport keeps the OS's description, not its code.
+    let text = e.to_string();
+    let refused = ["Inappropriate ioctl", "Not a typewriter", "Invalid argument", "ENOTTY", "EINVAL"];
+    if refused.iter().any(|r| text.contains(r)) {
+        format!("{line} is not available on this port ({text})")
+    } else {
+        format!("{line}: {text}")
+    }
+}
+
 /// Why a line check did not hold.
 enum LineCheck {
     Io(String),
@@ -201,13 +216,13 @@ impl SerialTransport {
         let show = |b: bool| if b { "on" } else { "off" };
         let mut wrong = Vec::new();
         if let Some(want) = dcd {
-            let is = self.stream.read_carrier_detect().map_err(|e| LineCheck::Io(e.to_string()))?;
+            let is = self.stream.read_carrier_detect().map_err(|e| LineCheck::Io(unavailable("DCD", e)))?;
             if is != want {
                 wrong.push(format!("DCD is {}", show(is)));
             }
         }
         if let Some(want) = ri {
-            let is = self.stream.read_ring_indicator().map_err(|e| LineCheck::Io(e.to_string()))?;
+            let is = self.stream.read_ring_indicator().map_err(|e| LineCheck::Io(unavailable("RI", e)))?;
             if is != want {
                 wrong.push(format!("RI is {}", show(is)));
             }
@@ -256,8 +271,8 @@ impl SerialTransport {
     /// Set Data Terminal Ready. The OS may refuse (a PTY has no modem lines).
     pub fn set_dtr(&mut self, on: bool) -> io::Result<()> {
         self.stream.write_data_terminal_ready(on).map_err(|e| {
-            let e = io::Error::from(e);
-            io::Error::new(e.kind(), format!("serial port {}: {e}", self.path))
+            let kind = io::Error::from(e.clone()).kind();
+            io::Error::new(kind, format!("serial port {}: {}", self.path, unavailable("DTR", e)))
         })
     }
 }

@@ -20,7 +20,7 @@ use crate::emulator::EmulatorConfig;
 use crate::scenario::Capability;
 
 /// The forms of a target, for hints.
-const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT or pty:";
+const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT or pty:";
 
 /// A target: where the serial line to the unit under test is.
 ///
@@ -34,6 +34,8 @@ pub enum Target {
     Serial { path: String, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `tcp:HOST:PORT` — raw serial over TCP. `host` has no brackets.
     Tcp { host: String, port: u16, caps: BTreeSet<Capability> },
+    /// `rfc2217:HOST:PORT` — a serial line over RFC 2217 (Telnet COM-PORT-OPTION).
+    Rfc2217 { host: String, port: u16, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `pty:` — the emulator behind a pseudo-terminal, opened as a serial port.
     Pty { flash: Option<PathBuf>, caps: BTreeSet<Capability> },
 }
@@ -64,6 +66,7 @@ impl Target {
             Target::Emulator { caps, .. }
             | Target::Serial { caps, .. }
             | Target::Tcp { caps, .. }
+            | Target::Rfc2217 { caps, .. }
             | Target::Pty { caps, .. } => caps,
         }
     }
@@ -78,7 +81,7 @@ impl Target {
         match self {
             Target::Emulator { .. } => EmulatorTransport::CAPABILITIES.into_iter().collect(),
             Target::Pty { .. } => PtyTransport::CAPABILITIES.into_iter().collect(),
-            Target::Serial { .. } | Target::Tcp { .. } => BTreeSet::new(),
+            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } => BTreeSet::new(),
         }
     }
 
@@ -95,7 +98,7 @@ impl Target {
             Target::Emulator { flash, .. } | Target::Pty { flash, .. } => {
                 Some(EmulatorConfig { flash: flash.clone(), ..EmulatorConfig::default() })
             }
-            Target::Serial { .. } | Target::Tcp { .. } => None,
+            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } => None,
         }
     }
 
@@ -121,6 +124,9 @@ impl Target {
             Target::Serial { path, settings, .. } => SerialTransport::open(path, settings)
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
             Target::Tcp { host, port, .. } => TcpTransport::connect(host, *port)
+                .await
+                .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
+            Target::Rfc2217 { host, port, settings, .. } => super::Rfc2217Transport::connect(host, *port, settings)
                 .await
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
         };
@@ -167,15 +173,22 @@ impl FromStr for Target {
                     Target::Pty { flash, caps }
                 }
             }
-            "serial" => {
+            "serial" | "rfc2217" => {
                 if body.is_empty() {
                     return Err(TargetError::Invalid {
                         target: target(),
-                        cause: "serial: needs a device path, e.g. serial:/dev/ttyUSB0".to_string(),
+                        cause: if scheme == "serial" {
+                            "serial: needs a device path, e.g. serial:/dev/ttyUSB0".to_string()
+                        } else {
+                            "rfc2217: needs HOST:PORT, e.g. rfc2217:localhost:3001".to_string()
+                        },
                     });
                 }
                 let mut settings = SerialSettings::default();
                 for key in SerialSettings::KEYS {
+                    if scheme == "rfc2217" && key == "flow" {
+                        continue; // refused below, as unknown
+                    }
                     if let Some(value) = options.take(key) {
                         settings.set(key, value).map_err(|e| match e {
                             SettingError::InvalidValue { expected } => TargetError::InvalidOption {
@@ -192,10 +205,17 @@ impl FromStr for Target {
                         })?;
                     }
                 }
-                let mut valid = SerialSettings::KEYS.to_vec();
+                // RFC 2217 carries the line's settings, not its flow control.
+                let mut valid: Vec<&str> =
+                    SerialSettings::KEYS.iter().copied().filter(|k| scheme == "serial" || *k != "flow").collect();
                 valid.push("caps");
                 options.finish(&valid)?;
-                Target::Serial { path: body.to_string(), settings, caps }
+                if scheme == "rfc2217" {
+                    let (host, port) = parse_host_port(text, body)?;
+                    Target::Rfc2217 { host, port, settings, caps }
+                } else {
+                    Target::Serial { path: body.to_string(), settings, caps }
+                }
             }
             "tcp" => {
                 let (host, port) = parse_host_port(text, body)?;
@@ -319,6 +339,10 @@ impl fmt::Display for Target {
                 options.extend(settings.non_default_options());
             }
             Target::Tcp { host, port, .. } => write!(f, "tcp:{}", display_addr(host, *port))?,
+            Target::Rfc2217 { host, port, settings, .. } => {
+                write!(f, "rfc2217:{}", display_addr(host, *port))?;
+                options.extend(settings.non_default_options());
+            }
         }
         let caps = self.declared_capabilities();
         if !caps.is_empty() {
@@ -330,5 +354,24 @@ impl fmt::Display for Target {
             write!(f, "{sep}{key}={value}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod rfc2217_tests {
+    use super::*;
+
+    #[test]
+    fn rfc2217_targets_parse_and_print_back() {
+        let t: Target = "rfc2217:rig-3.lab:3001?baud=9600&parity=even&caps=gprs".parse().unwrap();
+        match &t {
+            Target::Rfc2217 { host, port, settings, .. } => {
+                assert_eq!((host.as_str(), *port, settings.baud), ("rig-3.lab", 3001, 9600));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.to_string().parse::<Target>().unwrap(), t);
+        assert!("rfc2217:host:1?flow=rtscts".parse::<Target>().is_err());
+        assert!("rfc2217:?baud=9600".parse::<Target>().is_err());
     }
 }
