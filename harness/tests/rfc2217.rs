@@ -69,8 +69,9 @@ async fn data_is_escaped_and_control_lines_are_acknowledged() {
     }
     assert_eq!(got, b"DATA:\xff\x01\r");
     t.control(&Control::Dtr(false)).await.unwrap();
-    t.control(&Control::Lines { dcd: Some(true), ri: Some(false) }).await.unwrap();
-    let err = t.control(&Control::Lines { dcd: Some(false), ri: None }).await.unwrap_err();
+    t.control(&Control::Rts(true)).await.unwrap();
+    t.control(&Control::Lines { dcd: Some(true), ri: Some(false), dsr: Some(false), cts: Some(false) }).await.unwrap();
+    let err = t.control(&Control::Lines { dcd: Some(false), ri: None, dsr: None, cts: None }).await.unwrap_err();
     assert!(matches!(err, ControlError::Mismatch { .. }), "{err}");
 }
 

@@ -428,7 +428,7 @@ async fn serial_dtr_refused_by_the_os_names_the_port() {
     }
     // DCD and RI cannot be read either: an error saying so, not a verdict.
     if cfg!(target_os = "linux") {
-        let err = line.control(&Control::Lines { dcd: Some(true), ri: None }).await.unwrap_err();
+        let err = line.control(&Control::Lines { dcd: Some(true), ri: None, dsr: None, cts: None }).await.unwrap_err();
         assert!(matches!(err, ControlError::Failed { .. }), "{err}");
         assert!(err.to_string().contains("DCD is not available on this port"), "{err}");
     }
@@ -482,4 +482,16 @@ async fn pty_server_sleeps_while_the_line_is_idle() {
     let before = thread_cpu_ticks(&thread);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_idle("silent host after a reopen", before);
+}
+
+#[tokio::test]
+async fn the_emulator_holds_dsr_and_cts_on_and_takes_rts() {
+    let mut line = EmulatorTransport::start(EmulatorConfig::default()).unwrap();
+    line.control(&Control::Rts(false)).await.unwrap();
+    line.control(&Control::Lines { dcd: Some(false), ri: Some(false), dsr: Some(true), cts: Some(true) })
+        .await
+        .unwrap();
+    let err = line.control(&Control::Lines { dcd: None, ri: None, dsr: Some(false), cts: None }).await.unwrap_err();
+    assert!(matches!(err, ControlError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("DSR is on"), "{err}");
 }

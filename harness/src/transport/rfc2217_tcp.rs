@@ -164,12 +164,7 @@ impl Rfc2217Transport {
         Ok(())
     }
 
-    async fn check_lines(
-        &mut self,
-        control: &Control,
-        dcd: Option<bool>,
-        ri: Option<bool>,
-    ) -> Result<(), ControlError> {
+    async fn check_lines(&mut self, control: &Control, wanted: [Option<bool>; 4]) -> Result<(), ControlError> {
         let until = tokio::time::Instant::now() + ACK_WAIT;
         while self.client.modem_state().is_none() && self.client.com_port() == Some(true) {
             if !self.pump(until).await.map_err(|e| self.failed(control, e.to_string()))? {
@@ -179,16 +174,17 @@ impl Rfc2217Transport {
         let Some(state) = self.client.modem_state() else {
             return Err(self.failed(
                 control,
-                "DCD and RI are not available on this port (the RFC 2217 server notified no modem state)".into(),
+                "DCD, RI, DSR and CTS are not available on this port (the RFC 2217 server notified no modem state)"
+                    .into(),
             ));
         };
         let show = |b: bool| if b { "on" } else { "off" };
         let mut wrong = Vec::new();
-        if dcd.is_some_and(|want| want != state.dcd()) {
-            wrong.push(format!("DCD is {}", show(state.dcd())));
-        }
-        if ri.is_some_and(|want| want != state.ri()) {
-            wrong.push(format!("RI is {}", show(state.ri())));
+        let is = [state.dcd(), state.ri(), state.dsr(), state.cts()];
+        for ((want, is), name) in wanted.into_iter().zip(is).zip(["DCD", "RI", "DSR", "CTS"]) {
+            if want.is_some_and(|want| want != is) {
+                wrong.push(format!("{name} is {}", show(is)));
+            }
         }
         if wrong.is_empty() {
             Ok(())
@@ -270,7 +266,8 @@ impl Transport for Rfc2217Transport {
         Box::pin(async move {
             match control {
                 Control::Dtr(on) => self.drive(control, Drive::Dtr(*on)).await,
-                Control::Lines { dcd, ri } => self.check_lines(control, *dcd, *ri).await,
+                Control::Rts(on) => self.drive(control, Drive::Rts(*on)).await,
+                Control::Lines { dcd, ri, dsr, cts } => self.check_lines(control, [*dcd, *ri, *dsr, *cts]).await,
                 _ => Err(ControlError::Unsupported { target: self.describe(), control: format!("{control:?}") }),
             }
         })
