@@ -21,3 +21,10 @@ echo "--- one persistent unit over tcp:127.0.0.1:$port"
 "$MTG" run --target "tcp:127.0.0.1:$port?caps=gprs,gsm-data" --out target/mtg-rig-tcp
 echo "--- the emulator behind a PTY (tokio-serial)"
 "$MTG" run --target pty: --out target/mtg-rig-pty
+# A line that splits reads and delivers each <LF> late after its <CR>
+# (transport::fault): transcripts must not change (zero golden differences).
+# The delay runs on the emulator's virtual clock; it is kept small because
+# a slow line also shifts the unit's timed events (RING, +WIND) in time.
+# (chapters 2 and 8: no timed events there).
+echo "--- the emulator behind a faulty line (MTG_FAULTS: split reads, late <LF>)"
+MTG_FAULTS=cr-lf-delay=45,max-read=3 "$MTG" run ch2 ch8 --out target/mtg-rig-faults

@@ -51,13 +51,20 @@ pub enum Control {
     FlashWriteFault,
     /// Data Terminal Ready as driven by the host.
     Dtr(bool),
-    /// Check the lines the unit drives: Data Carrier Detect and Ring
-    /// Indicator (`None`: not checked). A mismatch is a finding.
+    /// Request To Send as driven by the host (hardware flow control).
+    Rts(bool),
+    /// Check the lines the unit drives: Data Carrier Detect, Ring
+    /// Indicator, Data Set Ready, Clear To Send (`None`: not checked). A
+    /// mismatch is a finding.
     Lines {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         dcd: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ri: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dsr: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cts: Option<bool>,
     },
     /// A peer on the simulated network, at `address` (`host:port`, dotted
     /// decimal), optionally known by `name` to the DNS servers. A scenario

@@ -24,12 +24,28 @@ pub struct Identity {
     /// not answer), when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown: Option<String>,
+    /// The health check's commands and what the unit answered, in order
+    /// (`AT`, `ATI`, `AT+CGMR`, …): the unit's firmware fingerprint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<ProbeAnswer>,
+    /// Why the rig is not ready (the line cannot be opened, or the unit does
+    /// not answer `AT`): nothing runs, and this says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_ready: Option<String>,
+}
+
+/// One command of the health check and the lines it was answered with
+/// (echo left out, final result included); none when nothing came.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeAnswer {
+    pub command: String,
+    pub lines: Vec<String>,
 }
 
 impl Identity {
     /// A target that could not tell: recorded, not an error of the run.
     pub fn unknown(why: impl Into<String>) -> Identity {
-        Identity { cgmr: None, vversion: None, unknown: Some(why.into()) }
+        Identity { unknown: Some(why.into()), ..Identity::default() }
     }
 
     /// The texts a regex over the identity is tried on.
@@ -150,7 +166,7 @@ mod tests {
         #[case] want: Option<(&str, &str, &str)>,
     ) {
         let families = parse("families.yaml", FILE).unwrap();
-        let id = Identity { cgmr: cgmr.map(String::from), vversion: vversion.map(String::from), unknown: None };
+        let id = Identity { cgmr: cgmr.map(String::from), vversion: vversion.map(String::from), ..Identity::default() };
         let got = place(&id, &families);
         let want = want.map(|(f, by, m)| Placement { family: f.into(), by: by.into(), matched: m.into() });
         assert_eq!(got, want);

@@ -92,6 +92,18 @@ impl Transcript {
         self.entries.push(entry);
     }
 
+    /// A `<LF>` that arrived after the line it ends had been recorded (the
+    /// line was closed on its `<CR>`): append it to that line, the last
+    /// received one, so that the record does not depend on read timing.
+    pub fn attach_late_line_end(&mut self) {
+        let last = self.entries.iter_mut().rev().find(|e| matches!(e, Entry::Received { .. }));
+        if let Some(Entry::Received { bytes, .. }) = last {
+            if bytes.last() == Some(&b'\r') {
+                bytes.push(b'\n');
+            }
+        }
+    }
+
     pub fn note(&mut self, message: impl Into<String>) {
         self.entries.push(Entry::Note { message: message.into() });
     }

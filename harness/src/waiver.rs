@@ -260,7 +260,7 @@ mod tests {
 ";
 
     fn unit(cgmr: &str) -> Identity {
-        Identity { cgmr: Some(cgmr.into()), vversion: None, unknown: None }
+        Identity { cgmr: Some(cgmr.into()), ..Identity::default() }
     }
 
     #[rstest]

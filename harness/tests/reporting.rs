@@ -100,7 +100,7 @@ async fn the_suite_emits_events_in_order() {
         recorder.clone(),
     )
     .await;
-    assert_eq!(result, SuiteResult { interrupted: false, findings: 1, not_run: vec![] });
+    assert_eq!(result, SuiteResult { interrupted: false, findings: 1, not_run: vec![], not_ready: None });
     assert_eq!(
         recorder.lines(),
         [
@@ -149,7 +149,7 @@ async fn an_interrupted_suite_stops_the_running_scenario_and_lists_the_rest() {
     let (result, ()) = tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(run, interrupt) })
         .await
         .expect("the interruption stops the run at once");
-    assert_eq!(result, SuiteResult { interrupted: true, findings: 1, not_run: vec!["t.b".into()] });
+    assert_eq!(result, SuiteResult { interrupted: true, findings: 1, not_run: vec!["t.b".into()], not_ready: None });
     let lines = recorder.lines();
     assert_eq!(
         &lines[lines.len() - 2..],

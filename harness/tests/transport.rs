@@ -143,7 +143,7 @@ fn default_serial_settings_are_the_manuals() {
     assert_eq!(s.to_string(), "115200 8N1");
 }
 
-const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT or pty:";
+const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT or pty:";
 const ALL_CAPS: &str = "gprs, gsm-data, incoming-call, smtp, pop3, ftp, tcp-echo, udp-echo, dns, ping, \
                         control-lines, emulator-control";
 
@@ -433,11 +433,20 @@ async fn serial_dtr_refused_by_the_os_names_the_port() {
     let path = path.to_str().unwrap();
     let mut line = SerialTransport::open(path, &SerialSettings::default()).unwrap();
     match line.control(&Control::Dtr(true)).await {
-        Err(e @ ControlError::Failed { .. }) => assert!(e.to_string().contains(path), "{e}"),
+        Err(e @ ControlError::Failed { .. }) => {
+            assert!(e.to_string().contains(path), "{e}");
+            assert!(e.to_string().contains("DTR is not available on this port"), "{e}");
+        }
         // Linux refuses modem-line ioctls on a PTY (ENOTTY); elsewhere the
         // kernel may accept them.
         Ok(()) if !cfg!(target_os = "linux") => {}
         other => panic!("DTR must be attempted on a serial port, and refused on a PTY: {other:?}"),
+    }
+    // DCD and RI cannot be read either: an error saying so, not a verdict.
+    if cfg!(target_os = "linux") {
+        let err = line.control(&Control::Lines { dcd: Some(true), ri: None, dsr: None, cts: None }).await.unwrap_err();
+        assert!(matches!(err, ControlError::Failed { .. }), "{err}");
+        assert!(err.to_string().contains("DCD is not available on this port"), "{err}");
     }
     let err = line.control(&Control::Restart).await.unwrap_err();
     assert!(matches!(err, ControlError::Unsupported { .. }), "{err}");
@@ -489,4 +498,16 @@ async fn pty_server_sleeps_while_the_line_is_idle() {
     let before = thread_cpu_ticks(&thread);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_idle("silent host after a reopen", before);
+}
+
+#[tokio::test]
+async fn the_emulator_holds_dsr_and_cts_on_and_takes_rts() {
+    let mut line = EmulatorTransport::start(EmulatorConfig::default()).unwrap();
+    line.control(&Control::Rts(false)).await.unwrap();
+    line.control(&Control::Lines { dcd: Some(false), ri: Some(false), dsr: Some(true), cts: Some(true) })
+        .await
+        .unwrap();
+    let err = line.control(&Control::Lines { dcd: None, ri: None, dsr: Some(false), cts: None }).await.unwrap_err();
+    assert!(matches!(err, ControlError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("DSR is on"), "{err}");
 }

@@ -266,7 +266,7 @@ fn reporters_fed_events_show_waivers_bases_and_the_family() {
         jobs: 1,
         started,
     });
-    let identity = Identity { cgmr: Some("641c01gg.Q2406B".into()), vversion: None, unknown: None };
+    let identity = Identity { cgmr: Some("641c01gg.Q2406B".into()), ..Identity::default() };
     let placement = Placement { family: "641c".into(), by: "AT+CGMR".into(), matched: "641c".into() };
     sinks.event(&Event::Identified { identity: &identity, family: Some(&placement) });
     let fail = |id: &str, basis| Outcome {

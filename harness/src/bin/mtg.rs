@@ -179,6 +179,9 @@ struct RunArgs {
     /// folder when it has scenarios/, or the source tree mtg was built from).
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Shell command that power-cycles the unit, run when it stops answering mid-run.
+    #[arg(long, value_name = "CMD")]
+    power_cycle: Option<String>,
 }
 
 /// Scenarios run at once on the in-process emulator by default.
@@ -232,21 +235,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Commands that tell what is on the line without changing anything.
-const PROBE: &[&str] = &[
-    "AT",
-    "ATI",
-    "AT+CGMR",
-    "AT+CPIN?",
-    "AT+CSQ",
-    "AT+CREG?",
-    "AT+CGREG?",
-    "AT+CGATT?",
-    "AT+WOPEN?",
-    "AT#VVERSION",
-    "AT#VSTATE",
-];
+/// The rig is not ready: the line cannot be opened or the unit does not
+/// answer `AT` (before the run, or it stopped answering during it).
+const NOT_READY: u8 = 3;
 
+/// `mtg probe`: the health check `mtg run` does before a suite, printed.
 fn probe(target_text: &str) -> ExitCode {
     let target: Target = match target_text.parse() {
         Ok(t) => t,
@@ -262,61 +255,22 @@ fn probe(target_text: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(async {
-        use tokio::io::AsyncWriteExt;
-        let mut t = match target.open().await {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        println!("{}", t.describe());
-        let mut reader = mtg::runner::lines::LineReader::new();
-        let mut answered = false;
-        for command in PROBE {
-            if let Err(e) = t.write_all(format!("{command}\r").as_bytes()).await {
-                eprintln!("error: writing to {}: {e}", t.describe());
-                return ExitCode::from(2);
-            }
-            let deadline = t.now() + std::time::Duration::from_secs(5);
-            let mut lines = Vec::new();
-            loop {
-                match reader.next(t.as_mut(), std::time::Duration::from_secs(3), deadline).await {
-                    Ok(seg) => {
-                        let line = mtg::transcript::line_text(&seg);
-                        if line == *command {
-                            continue; // the echo
-                        }
-                        let last = mtg::at::response::is_final(&line);
-                        lines.push(line);
-                        if last {
-                            break;
-                        }
-                    }
-                    Err(_) => {
-                        lines.push("(no answer)".into());
-                        break;
-                    }
-                }
-            }
-            answered |= lines.iter().any(|l| l != "(no answer)");
-            println!("  {command:<12} {}", lines.join(" | "));
-            if *command == "AT" && !answered {
-                eprintln!(
-                    "error: {} does not answer AT: check the path, the baud rate (AT+IPR) and the cable",
-                    t.describe()
-                );
-                return ExitCode::FAILURE;
-            }
-        }
-        let caps: Vec<&str> = t.capabilities().iter().map(|c| c.name()).collect();
-        println!(
-            "capabilities: {}",
-            if caps.is_empty() { "none declared (add caps= to the target)".to_string() } else { caps.join(", ") }
-        );
-        ExitCode::SUCCESS
-    })
+    println!("{target}");
+    let identity = runtime.block_on(mtg::runner::suite::identify_with(&target, &Options::default(), &mut |a| {
+        let said = if a.lines.is_empty() { "(no answer)".to_string() } else { a.lines.join(" | ") };
+        println!("  {:<12} {said}", a.command);
+    }));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    if let Some(why) = &identity.not_ready {
+        eprintln!("error: {why}");
+        return ExitCode::from(NOT_READY);
+    }
+    let caps: Vec<&str> = target.capabilities().iter().map(|c| c.name()).collect();
+    println!(
+        "capabilities: {}",
+        if caps.is_empty() { "none declared (add caps= to the target)".to_string() } else { caps.join(", ") }
+    );
+    ExitCode::SUCCESS
 }
 
 fn report_merge(dirs: &[PathBuf], out: &std::path::Path, repeat: bool) -> ExitCode {
@@ -705,6 +659,7 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         cancel: Some(cancel_rx),
         firmware: judge_by,
         errata,
+        power_cycle: args.power_cycle.clone(),
         ..Options::default()
     };
     let repeat = match args.soak.as_deref().map(mtg::runner::repeat::parse_duration).transpose() {
@@ -755,6 +710,9 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(200));
     if result.interrupted {
         ExitCode::from(130)
+    } else if let Some(why) = &result.not_ready {
+        eprintln!("error: {why}");
+        ExitCode::from(NOT_READY)
     } else if result.findings == 0 {
         ExitCode::SUCCESS
     } else {

@@ -329,9 +329,12 @@ impl Modem {
                 }
                 Ok(())
             }
+            // The model has no flow control: the unit is always ready to
+            // receive, whatever RTS says.
+            Control::Rts(_) => Ok(()),
             Control::Peer { .. } | Control::Client { .. } => Err(ControlError::NotForTheInterpreter),
             Control::Sms { from, text } => self.receive_sms(from, text, now),
-            Control::Lines { dcd, ri } => {
+            Control::Lines { dcd, ri, dsr, cts } => {
                 let (is_dcd, is_ri) = (self.dcd(), self.radio.call.is_some());
                 let show = |b: bool| if b { "on" } else { "off" };
                 let mut wrong = Vec::new();
@@ -340,6 +343,14 @@ impl Modem {
                 }
                 if ri.is_some_and(|r| r != is_ri) {
                     wrong.push(format!("RI is {}", show(is_ri)));
+                }
+                // A powered unit holds DSR on (AT&S0, the default) and, with
+                // no flow control modelled, CTS on.
+                if *dsr == Some(false) {
+                    wrong.push("DSR is on".to_string());
+                }
+                if *cts == Some(false) {
+                    wrong.push("CTS is on".to_string());
                 }
                 if wrong.is_empty() {
                     Ok(())

@@ -7,6 +7,7 @@
 //! ones a target cannot run, and runs a whole suite.
 
 pub mod events;
+pub mod health;
 pub mod lines;
 pub mod lock;
 pub mod repeat;
@@ -147,6 +148,9 @@ pub struct Options {
     pub firmware: Firmware,
     /// The known differences (`scenarios/errata.yaml`); empty by default.
     pub errata: Arc<Errata>,
+    /// A shell command that power-cycles the unit (`--power-cycle`): run
+    /// when a shared unit stops answering mid-run, before checking again.
+    pub power_cycle: Option<String>,
 }
 
 impl Default for Options {
@@ -158,6 +162,7 @@ impl Default for Options {
             family: None,
             firmware: Firmware::default(),
             errata: Arc::default(),
+            power_cycle: None,
         }
     }
 }
@@ -612,6 +617,18 @@ impl Run<'_> {
         self.transcript.push(Entry::Received { bytes, at_ms, role });
     }
 
+    /// The next segment from the reader. A `<LF>` that came after its line
+    /// was handed out is appended to the line it ends, wherever that line
+    /// was recorded (see [`lines`]): the transcript is then the same however
+    /// the bytes were split in time.
+    async fn next_segment(&mut self, idle: Duration, deadline: Instant) -> Result<Vec<u8>, ReadEnd> {
+        let next = self.reader.next(self.t, idle, deadline).await;
+        if self.reader.late_line_end() {
+            self.transcript.attach_late_line_end();
+        }
+        next
+    }
+
     fn read_end(&self, end: ReadEnd, wanted: &str) -> Stop {
         match end {
             ReadEnd::Timeout => Stop::fail(format!("timed out waiting for {wanted}")),
@@ -634,7 +651,7 @@ impl Run<'_> {
         wanted: &str,
     ) -> Result<Vec<u8>, Stop> {
         loop {
-            let seg = match self.reader.next(self.t, idle, deadline).await {
+            let seg = match self.next_segment(idle, deadline).await {
                 Ok(seg) => seg,
                 Err(e) => return Err(self.read_end(e, wanted)),
             };
@@ -661,7 +678,15 @@ impl Run<'_> {
             let text = self.substitute(&escape::encode(expected), false)?;
             escape::decode(&text).map_err(|e| Stop::error(e.to_string()))?
         };
-        while self.reader.pending().len() < expected.len() {
+        loop {
+            // The <LF> of a line recorded before is not a raw byte.
+            self.reader.attach_late_lf();
+            if self.reader.late_line_end() {
+                self.transcript.attach_late_line_end();
+            }
+            if self.reader.pending().len() >= expected.len() {
+                break;
+            }
             let now = self.t.now();
             if now >= deadline {
                 break;
@@ -697,7 +722,7 @@ impl Run<'_> {
             if now >= until {
                 return Ok(());
             }
-            match self.reader.next(self.t, until - now, until).await {
+            match self.next_segment(until - now, until).await {
                 Ok(seg) => {
                     if self.is_ignored(&seg) {
                         self.received(seg, Role::Ignored);
@@ -716,7 +741,7 @@ impl Run<'_> {
     /// After a failure, keep what the target still says, for the record.
     async fn drain(&mut self) {
         let until = self.t.now() + self.options.quiet_after;
-        while let Ok(seg) = self.reader.next(self.t, self.options.quiet_after, until).await {
+        while let Ok(seg) = self.next_segment(self.options.quiet_after, until).await {
             self.received(seg, Role::Trailing);
         }
     }

@@ -108,7 +108,7 @@ pub async fn run_repeated(
             let rounds: Arc<dyn Sink> = Arc::new(Rounds { inner: sink.clone(), started: AtomicBool::new(false) });
             let mut iterations = Vec::new();
             let mut findings = 0;
-            let mut last = SuiteResult { interrupted: false, findings: 0, not_run: Vec::new() };
+            let mut last = SuiteResult { interrupted: false, findings: 0, not_run: Vec::new(), not_ready: None };
             while iterations.is_empty() || begun.elapsed() < duration {
                 let started = SystemTime::now();
                 let t0 = Instant::now();
@@ -121,7 +121,8 @@ pub async fn run_repeated(
                     finished: selected.len() - last.not_run.len(),
                     findings: last.findings,
                 });
-                if last.interrupted {
+                // A unit that is not ready stays so: no point in another round.
+                if last.interrupted || last.not_ready.is_some() {
                     break;
                 }
             }
@@ -131,7 +132,15 @@ pub async fn run_repeated(
                 not_run: &last.not_run,
                 unmatched_waivers: &unmatched,
             });
-            (SuiteResult { interrupted: last.interrupted, findings, not_run: last.not_run }, iterations)
+            (
+                SuiteResult {
+                    interrupted: last.interrupted,
+                    findings,
+                    not_run: last.not_run,
+                    not_ready: last.not_ready,
+                },
+                iterations,
+            )
         }
     }
 }

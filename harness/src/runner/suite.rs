@@ -17,7 +17,7 @@ use crate::transport::{Target, TargetError};
 use crate::waiver::Waivers;
 
 use super::events::{Event, Sink};
-use super::{cancelled, execute, Options, Outcome, Verdict};
+use super::{cancelled, execute, health, Options, Outcome, Verdict};
 
 /// Every scenario under a root, and the files that did not load.
 pub struct Suite {
@@ -147,58 +147,43 @@ fn own_unit(target: &Target, dir: Option<&Path>) -> Target {
     }
 }
 
-/// Ask the target what it is (`AT+CGMR`, then `AT#VVERSION`), changing
-/// nothing on it: no `AT+WOPEN=1` first, so a unit whose stack is closed may
-/// refuse `AT#VVERSION` (its answer is then absent). A target that cannot be
-/// opened or does not answer has an unknown identity; that is no error.
+/// Ask the target what it is, changing nothing on it: the health check's
+/// commands ([`health::PROBE`]: `AT`, `ATI`, `AT+CGMR`, …, `AT#VVERSION`),
+/// whose answers are kept as the unit's fingerprint. No `AT+WOPEN=1` first,
+/// so a unit whose stack is closed may refuse `AT#VVERSION` (its answer is
+/// then absent). A target that cannot be opened or does not answer `AT` has
+/// an unknown identity and says why the rig is not ready
+/// ([`Identity::not_ready`]); [`run_suite`] then runs nothing.
 pub async fn identify(target: &Target, options: &Options) -> Identity {
+    identify_with(target, options, &mut |_| {}).await
+}
+
+/// [`identify`], telling `say` each answer as it comes (`mtg probe`).
+pub async fn identify_with(
+    target: &Target,
+    options: &Options,
+    say: &mut (dyn FnMut(&crate::family::ProbeAnswer) + Send),
+) -> Identity {
     let tmp = tempfile::tempdir();
     let target = own_unit(target, tmp.as_ref().ok().map(|d| d.path()));
     let mut t = match target.open().await {
         Ok(t) => t,
-        Err(e) => return Identity::unknown(e.to_string()),
+        Err(e) => {
+            let why = format!("the rig is not ready: {e}");
+            return Identity { not_ready: Some(why.clone()), ..Identity::unknown(why) };
+        }
     };
     let desc = t.describe();
-    let asking = async {
-        let mut reader = super::lines::LineReader::new();
-        let cgmr = ask(t.as_mut(), &mut reader, "AT+CGMR", options).await;
-        let vversion = ask(t.as_mut(), &mut reader, "AT#VVERSION", options).await;
-        let unknown =
-            (cgmr.is_none() && vversion.is_none()).then(|| format!("{desc} answered neither AT+CGMR nor AT#VVERSION"));
-        Identity { cgmr, vversion, unknown }
-    };
+    let asking = health::check(t.as_mut(), health::PROBE, options, say);
     tokio::select! {
-        id = asking => id,
+        answers = asking => match answers {
+            Ok(answers) => health::identity(&desc, answers),
+            Err(e) => {
+                let why = format!("the rig is not ready: {e}");
+                Identity { not_ready: Some(why.clone()), ..Identity::unknown(why) }
+            }
+        },
         _ = cancelled(options.cancel.clone()) => Identity::unknown("interrupted before the target was asked"),
-    }
-}
-
-/// The information lines a command is answered with, when it is answered `OK`.
-async fn ask(
-    t: &mut dyn crate::transport::Transport,
-    reader: &mut super::lines::LineReader,
-    command: &str,
-    options: &Options,
-) -> Option<String> {
-    use tokio::io::AsyncWriteExt;
-    {
-        t.write_all(format!("{command}\r").as_bytes()).await.ok()?;
-        t.flush().await.ok()?;
-        let idle = Duration::from_secs(3).mul_f64(options.time_scale);
-        let deadline = t.now() + Duration::from_secs(5).mul_f64(options.time_scale);
-        let mut info = Vec::new();
-        loop {
-            let seg = reader.next(t, idle, deadline).await.ok()?;
-            let line = crate::transcript::line_text(&seg);
-            if line.is_empty() || line.eq_ignore_ascii_case(command) {
-                continue; // the echo
-            }
-            if crate::at::response::is_final(&line) {
-                let ok = line == "OK" || line == "0";
-                return (ok && !info.is_empty()).then(|| info.join(" "));
-            }
-            info.push(line);
-        }
     }
 }
 
@@ -210,6 +195,9 @@ pub struct SuiteResult {
     pub findings: usize,
     /// Selected scenarios that did not finish, in suite order.
     pub not_run: Vec<String>,
+    /// The rig was not ready (before the run, or the unit stopped answering
+    /// during it): why. `mtg run` exits with 3.
+    pub not_ready: Option<String>,
 }
 
 /// What the finishing scenarios share: finishing is one at a time, so that
@@ -219,6 +207,9 @@ struct Tally {
     done: usize,
     findings: usize,
     finished: HashSet<String>,
+    /// The shared unit stopped answering: why (naming the scenario after
+    /// which it did). The scenarios after it are not run.
+    gone: Option<String>,
 }
 
 /// Run `selected` on `target`, `plan.jobs` at a time in suite order, and
@@ -251,6 +242,13 @@ pub async fn run_suite(
         }
         None => (Identity::default(), None),
     };
+    if let Some(why) = identity.not_ready.clone() {
+        // Nothing can run: one clear error instead of every scenario failing.
+        tracing::error!("{why}");
+        let not_run: Vec<String> = selected.iter().map(|s| s.id.clone()).collect();
+        sink.event(&Event::RunFinished { interrupted: false, not_run: &not_run, unmatched_waivers: &[] });
+        return SuiteResult { interrupted: false, findings: 0, not_run, not_ready: Some(why) };
+    }
     let unit = Arc::new((identity, placement));
     let mut options = options.clone();
     options.family = unit.1.as_ref().map(|p| p.family.clone());
@@ -274,10 +272,26 @@ pub async fn run_suite(
                     }
                     let started = SystemTime::now();
                     sink.event(&Event::ScenarioStarted { scenario: &scenario, started });
-                    let outcome = match family_skip(&scenario, options.family.as_deref()) {
-                        Some(reason) => skipped(&scenario, reason),
-                        None => run_one(&scenario, &target, &options, sink.as_ref()).await,
+                    let gone = tally.lock().unwrap_or_else(PoisonError::into_inner).gone.clone();
+                    let outcome = match (gone, family_skip(&scenario, options.family.as_deref())) {
+                        (Some(why), _) => skipped(&scenario, why),
+                        (None, Some(reason)) => skipped(&scenario, reason),
+                        (None, None) => run_one(&scenario, &target, &options, sink.as_ref()).await,
                     };
+                    // A shared unit that did not pass may have stopped
+                    // answering: if so (after a power cycle, when one is
+                    // configured), the rest is not run rather than timing out
+                    // one scenario after another.
+                    if matches!(outcome.verdict, Verdict::Fail | Verdict::Error) && health::shared_unit(&target) {
+                        if let Err(why) = still_answering(&target, &options).await {
+                            tracing::error!("{why}");
+                            let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
+                            tally.gone.get_or_insert(format!(
+                                "not run: the unit stopped answering after {} ({why})",
+                                scenario.id
+                            ));
+                        }
+                    }
                     let waiver = waivers.filter(|_| outcome.verdict == Verdict::Fail).and_then(|w| {
                         let step = outcome.failed_step.as_ref().map(|f| f.0);
                         w.judge(&scenario.id, step, &unit.0, unit.1.as_ref(), &today)
@@ -326,7 +340,20 @@ pub async fn run_suite(
         selected.iter().filter(|s| !tally.finished.contains(&s.id)).map(|s| s.id.clone()).collect();
     let unmatched = plan.waivers.as_ref().map(|w| w.unmatched()).unwrap_or_default();
     sink.event(&Event::RunFinished { interrupted, not_run: &not_run, unmatched_waivers: &unmatched });
-    SuiteResult { interrupted, findings: tally.findings, not_run }
+    SuiteResult { interrupted, findings: tally.findings, not_run, not_ready: tally.gone.clone() }
+}
+
+/// How long the power-cycle command may take.
+const POWER_CYCLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Does the shared unit still answer `AT`? If not and a power-cycle command
+/// is configured, run it and ask again.
+async fn still_answering(target: &Target, options: &Options) -> Result<(), String> {
+    let Err(why) = health::answers_at(target, options).await else { return Ok(()) };
+    let Some(command) = options.power_cycle.as_deref() else { return Err(why) };
+    tracing::warn!("{why}");
+    health::power_cycle(command, POWER_CYCLE_TIMEOUT).await?;
+    health::answers_at(target, options).await.map_err(|e| format!("{e}, also after the power cycle"))
 }
 
 fn skipped(scenario: &Scenario, reason: String) -> Outcome {

@@ -261,7 +261,7 @@ impl Control {
     /// The capability a target needs to perform this control.
     pub fn capability(&self) -> Capability {
         match self {
-            Control::Dtr(_) | Control::Lines { .. } => Capability::ControlLines,
+            Control::Dtr(_) | Control::Rts(_) | Control::Lines { .. } => Capability::ControlLines,
             _ => Capability::EmulatorControl,
         }
     }

@@ -11,18 +11,24 @@
 //! | `serial:/dev/ttyUSB0?baud=115200&data=8&parity=none&stop=1&flow=rtscts` | a serial port (tokio-serial) |
 //! | `tcp:host:port` | raw serial over TCP (ser2net style, or `mtg emulator --listen`) |
 //! | `pty:` or `pty:?flash=FILE` | the emulator behind a pseudo-terminal, opened as a serial port |
+//! | `rfc2217:host:port?baud=115200&data=8&parity=none&stop=1` | a serial line over RFC 2217 (ser2net `telnet(rfc2217)`) |
 //!
 //! Any target may add `caps=gprs,smtp,…` to its query to declare capabilities;
 //! they add to what the transport offers by itself (see [`Target::capabilities`]).
 
 mod emulator;
+mod fault;
 mod pty;
+pub mod rfc2217;
+mod rfc2217_tcp;
 mod serial;
 mod target;
 mod tcp;
 
 pub use emulator::EmulatorTransport;
+pub use fault::{FaultInjector, Faults, FaultsError};
 pub use pty::{spawn_pty_emulator, PtyError, PtyServer, PtyTransport};
+pub use rfc2217_tcp::Rfc2217Transport;
 pub use serial::{SerialSettings, SerialTransport, SettingError};
 pub use target::{Target, TargetError};
 pub use tcp::TcpTransport;

@@ -177,6 +177,21 @@ fn flow_name(flow: FlowControl) -> &'static str {
     }
 }
 
+/// A modem-line ioctl that failed. A port without modem lines (a PTY, some
+/// adapters) refuses them with ENOTTY or EINVAL: say "not available on this
+/// port" rather than the bare OS error, so that a scenario needing the lines
+/// is seen to be on the wrong rig, not to have failed.
+fn unavailable(line: &str, e: tokio_serial::Error) -> String {
+    // serialport keeps the OS's description, not its code.
+    let text = e.to_string();
+    let refused = ["Inappropriate ioctl", "Not a typewriter", "Invalid argument", "ENOTTY", "EINVAL"];
+    if refused.iter().any(|r| text.contains(r)) {
+        format!("{line} is not available on this port ({text})")
+    } else {
+        format!("{line}: {text}")
+    }
+}
+
 /// Why a line check did not hold.
 enum LineCheck {
     Io(String),
@@ -196,20 +211,21 @@ pub struct SerialTransport {
 
 impl SerialTransport {
     /// Read DCD and RI from the port and compare them with what is expected.
-    fn check_lines(&mut self, dcd: Option<bool>, ri: Option<bool>) -> Result<(), LineCheck> {
+    fn check_lines(&mut self, wanted: [Option<bool>; 4]) -> Result<(), LineCheck> {
         use tokio_serial::SerialPort;
         let show = |b: bool| if b { "on" } else { "off" };
         let mut wrong = Vec::new();
-        if let Some(want) = dcd {
-            let is = self.stream.read_carrier_detect().map_err(|e| LineCheck::Io(e.to_string()))?;
-            if is != want {
-                wrong.push(format!("DCD is {}", show(is)));
+        for (want, name) in wanted.into_iter().zip(["DCD", "RI", "DSR", "CTS"]) {
+            let Some(want) = want else { continue };
+            let is = match name {
+                "DCD" => self.stream.read_carrier_detect(),
+                "RI" => self.stream.read_ring_indicator(),
+                "DSR" => self.stream.read_data_set_ready(),
+                _ => self.stream.read_clear_to_send(),
             }
-        }
-        if let Some(want) = ri {
-            let is = self.stream.read_ring_indicator().map_err(|e| LineCheck::Io(e.to_string()))?;
+            .map_err(|e| LineCheck::Io(unavailable(name, e)))?;
             if is != want {
-                wrong.push(format!("RI is {}", show(is)));
+                wrong.push(format!("{name} is {}", show(is)));
             }
         }
         if wrong.is_empty() {
@@ -253,11 +269,19 @@ impl SerialTransport {
         &self.settings
     }
 
+    /// Set Request To Send. The OS may refuse (a PTY has no modem lines).
+    pub fn set_rts(&mut self, on: bool) -> io::Result<()> {
+        self.stream.write_request_to_send(on).map_err(|e| {
+            let kind = io::Error::from(e.clone()).kind();
+            io::Error::new(kind, format!("serial port {}: {}", self.path, unavailable("RTS", e)))
+        })
+    }
+
     /// Set Data Terminal Ready. The OS may refuse (a PTY has no modem lines).
     pub fn set_dtr(&mut self, on: bool) -> io::Result<()> {
         self.stream.write_data_terminal_ready(on).map_err(|e| {
-            let e = io::Error::from(e);
-            io::Error::new(e.kind(), format!("serial port {}: {e}", self.path))
+            let kind = io::Error::from(e.clone()).kind();
+            io::Error::new(kind, format!("serial port {}: {}", self.path, unavailable("DTR", e)))
         })
     }
 }
@@ -304,7 +328,12 @@ impl Transport for SerialTransport {
                 control: format!("{control:?}"),
                 cause: e.to_string(),
             }),
-            Control::Lines { dcd, ri } => self.check_lines(*dcd, *ri).map_err(|e| match e {
+            Control::Rts(on) => self.set_rts(*on).map_err(|e| ControlError::Failed {
+                target: self.describe(),
+                control: format!("{control:?}"),
+                cause: e.to_string(),
+            }),
+            Control::Lines { dcd, ri, dsr, cts } => self.check_lines([*dcd, *ri, *dsr, *cts]).map_err(|e| match e {
                 LineCheck::Io(cause) => {
                     ControlError::Failed { target: self.describe(), control: format!("{control:?}"), cause }
                 }

@@ -21,7 +21,7 @@ use crate::emulator::{Attach, EmulatorConfig};
 use crate::scenario::Capability;
 
 /// The forms of a target, for hints.
-const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT or pty:";
+const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT or pty:";
 
 /// A target: where the serial line to the unit under test is.
 ///
@@ -38,6 +38,8 @@ pub enum Target {
     Serial { path: String, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `tcp:HOST:PORT` — raw serial over TCP. `host` has no brackets.
     Tcp { host: String, port: u16, caps: BTreeSet<Capability> },
+    /// `rfc2217:HOST:PORT` — a serial line over RFC 2217 (Telnet COM-PORT-OPTION).
+    Rfc2217 { host: String, port: u16, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `pty:` — the emulator behind a pseudo-terminal, opened as a serial port.
     Pty { flash: Option<PathBuf>, firmware: Option<Firmware>, attach: Attach, caps: BTreeSet<Capability> },
 }
@@ -68,6 +70,7 @@ impl Target {
             Target::Emulator { caps, .. }
             | Target::Serial { caps, .. }
             | Target::Tcp { caps, .. }
+            | Target::Rfc2217 { caps, .. }
             | Target::Pty { caps, .. } => caps,
         }
     }
@@ -82,7 +85,7 @@ impl Target {
         match self {
             Target::Emulator { .. } => EmulatorTransport::CAPABILITIES.into_iter().collect(),
             Target::Pty { .. } => PtyTransport::CAPABILITIES.into_iter().collect(),
-            Target::Serial { .. } | Target::Tcp { .. } => BTreeSet::new(),
+            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } => BTreeSet::new(),
         }
     }
 
@@ -104,7 +107,7 @@ impl Target {
                     ..EmulatorConfig::default()
                 })
             }
-            Target::Serial { .. } | Target::Tcp { .. } => None,
+            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } => None,
         }
     }
 
@@ -128,8 +131,18 @@ impl Target {
             Target::Tcp { host, port, .. } => TcpTransport::connect(host, *port)
                 .await
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
+            Target::Rfc2217 { host, port, settings, .. } => super::Rfc2217Transport::connect(host, *port, settings)
+                .await
+                .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
         };
-        opened.map_err(|cause| TargetError::Open { target: self.to_string(), cause })
+        let opened = opened.map_err(|cause| TargetError::Open { target: self.to_string(), cause })?;
+        // CI's fault injection (split reads, a late <LF>): see transport::fault.
+        match super::Faults::from_env()
+            .map_err(|e| TargetError::Invalid { target: self.to_string(), cause: e.to_string() })?
+        {
+            Some(faults) => Ok(Box::new(super::FaultInjector::new(opened, faults))),
+            None => Ok(opened),
+        }
     }
 }
 
@@ -178,15 +191,22 @@ impl FromStr for Target {
                     Target::Pty { flash, firmware, attach, caps }
                 }
             }
-            "serial" => {
+            "serial" | "rfc2217" => {
                 if body.is_empty() {
                     return Err(TargetError::Invalid {
                         target: target(),
-                        cause: "serial: needs a device path, e.g. serial:/dev/ttyUSB0".to_string(),
+                        cause: if scheme == "serial" {
+                            "serial: needs a device path, e.g. serial:/dev/ttyUSB0".to_string()
+                        } else {
+                            "rfc2217: needs HOST:PORT, e.g. rfc2217:localhost:3001".to_string()
+                        },
                     });
                 }
                 let mut settings = SerialSettings::default();
                 for key in SerialSettings::KEYS {
+                    if scheme == "rfc2217" && key == "flow" {
+                        continue; // refused below, as unknown
+                    }
                     if let Some(value) = options.take(key) {
                         settings.set(key, value).map_err(|e| match e {
                             SettingError::InvalidValue { expected } => TargetError::InvalidOption {
@@ -203,10 +223,17 @@ impl FromStr for Target {
                         })?;
                     }
                 }
-                let mut valid = SerialSettings::KEYS.to_vec();
+                // RFC 2217 carries the line's settings, not its flow control.
+                let mut valid: Vec<&str> =
+                    SerialSettings::KEYS.iter().copied().filter(|k| scheme == "serial" || *k != "flow").collect();
                 valid.push("caps");
                 options.finish(&valid)?;
-                Target::Serial { path: body.to_string(), settings, caps }
+                if scheme == "rfc2217" {
+                    let (host, port) = parse_host_port(text, body)?;
+                    Target::Rfc2217 { host, port, settings, caps }
+                } else {
+                    Target::Serial { path: body.to_string(), settings, caps }
+                }
             }
             "tcp" => {
                 let (host, port) = parse_host_port(text, body)?;
@@ -336,6 +363,10 @@ impl fmt::Display for Target {
                 options.extend(settings.non_default_options());
             }
             Target::Tcp { host, port, .. } => write!(f, "tcp:{}", display_addr(host, *port))?,
+            Target::Rfc2217 { host, port, settings, .. } => {
+                write!(f, "rfc2217:{}", display_addr(host, *port))?;
+                options.extend(settings.non_default_options());
+            }
         }
         let caps = self.declared_capabilities();
         if !caps.is_empty() {
@@ -347,5 +378,24 @@ impl fmt::Display for Target {
             write!(f, "{sep}{key}={value}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod rfc2217_tests {
+    use super::*;
+
+    #[test]
+    fn rfc2217_targets_parse_and_print_back() {
+        let t: Target = "rfc2217:rig-3.lab:3001?baud=9600&parity=even&caps=gprs".parse().unwrap();
+        match &t {
+            Target::Rfc2217 { host, port, settings, .. } => {
+                assert_eq!((host.as_str(), *port, settings.baud), ("rig-3.lab", 3001, 9600));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.to_string().parse::<Target>().unwrap(), t);
+        assert!("rfc2217:host:1?flow=rtscts".parse::<Target>().is_err());
+        assert!("rfc2217:?baud=9600".parse::<Target>().is_err());
     }
 }
