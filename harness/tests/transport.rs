@@ -143,7 +143,7 @@ fn default_serial_settings_are_the_manuals() {
     assert_eq!(s.to_string(), "115200 8N1");
 }
 
-const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT or pty:";
+const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT, labgrid:PLACE or pty:";
 const ALL_CAPS: &str = "gprs, gsm-data, incoming-call, smtp, pop3, ftp, tcp-echo, udp-echo, dns, ping, \
                         control-lines, emulator-control";
 

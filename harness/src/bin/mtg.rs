@@ -261,6 +261,8 @@ fn probe(target_text: &str) -> ExitCode {
         println!("  {:<12} {said}", a.command);
     }));
     runtime.shutdown_timeout(Duration::from_millis(200));
+    // labgrid places acquired by the run (also after Ctrl-C or a rig that is not ready).
+    mtg::transport::labgrid::release_all();
     if let Some(why) = &identity.not_ready {
         eprintln!("error: {why}");
         return ExitCode::from(NOT_READY);
@@ -708,6 +710,8 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     });
     // Whatever the emulator targets left running stops here.
     runtime.shutdown_timeout(Duration::from_millis(200));
+    // labgrid places acquired by the run (also after Ctrl-C or a rig that is not ready).
+    mtg::transport::labgrid::release_all();
     if result.interrupted {
         ExitCode::from(130)
     } else if let Some(why) = &result.not_ready {
@@ -762,6 +766,8 @@ fn run_rig(
         mtg::lab::run(lab, vars).await
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
+    // labgrid places acquired by the run (also after Ctrl-C or a rig that is not ready).
+    mtg::transport::labgrid::release_all();
     match result {
         Err(e) => {
             eprintln!("error: {e}");

@@ -12,12 +12,14 @@
 //! | `tcp:host:port` | raw serial over TCP (ser2net style, or `mtg emulator --listen`) |
 //! | `pty:` or `pty:?flash=FILE` | the emulator behind a pseudo-terminal, opened as a serial port |
 //! | `rfc2217:host:port?baud=115200&data=8&parity=none&stop=1` | a serial line over RFC 2217 (ser2net `telnet(rfc2217)`) |
+//! | `labgrid:PLACE?coordinator=HOST:PORT` | a labgrid place, acquired for the run, its `NetworkSerialPort` over RFC 2217 |
 //!
 //! Any target may add `caps=gprs,smtp,…` to its query to declare capabilities;
 //! they add to what the transport offers by itself (see [`Target::capabilities`]).
 
 mod emulator;
 mod fault;
+pub mod labgrid;
 mod pty;
 pub mod rfc2217;
 mod rfc2217_tcp;

@@ -21,7 +21,7 @@ use crate::emulator::{Attach, EmulatorConfig};
 use crate::scenario::Capability;
 
 /// The forms of a target, for hints.
-const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT or pty:";
+const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT, labgrid:PLACE or pty:";
 
 /// A target: where the serial line to the unit under test is.
 ///
@@ -40,6 +40,9 @@ pub enum Target {
     Tcp { host: String, port: u16, caps: BTreeSet<Capability> },
     /// `rfc2217:HOST:PORT` — a serial line over RFC 2217 (Telnet COM-PORT-OPTION).
     Rfc2217 { host: String, port: u16, settings: SerialSettings, caps: BTreeSet<Capability> },
+    /// `labgrid:PLACE` — a labgrid place, acquired for the run; its
+    /// `NetworkSerialPort` is reached over RFC 2217 (see [`super::labgrid`]).
+    Labgrid { place: String, coordinator: Option<String>, settings: SerialSettings, caps: BTreeSet<Capability> },
     /// `pty:` — the emulator behind a pseudo-terminal, opened as a serial port.
     Pty { flash: Option<PathBuf>, firmware: Option<Firmware>, attach: Attach, caps: BTreeSet<Capability> },
 }
@@ -71,6 +74,7 @@ impl Target {
             | Target::Serial { caps, .. }
             | Target::Tcp { caps, .. }
             | Target::Rfc2217 { caps, .. }
+            | Target::Labgrid { caps, .. }
             | Target::Pty { caps, .. } => caps,
         }
     }
@@ -85,7 +89,9 @@ impl Target {
         match self {
             Target::Emulator { .. } => EmulatorTransport::CAPABILITIES.into_iter().collect(),
             Target::Pty { .. } => PtyTransport::CAPABILITIES.into_iter().collect(),
-            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } => BTreeSet::new(),
+            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } | Target::Labgrid { .. } => {
+                BTreeSet::new()
+            }
         }
     }
 
@@ -107,7 +113,7 @@ impl Target {
                     ..EmulatorConfig::default()
                 })
             }
-            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } => None,
+            Target::Serial { .. } | Target::Tcp { .. } | Target::Rfc2217 { .. } | Target::Labgrid { .. } => None,
         }
     }
 
@@ -134,6 +140,15 @@ impl Target {
             Target::Rfc2217 { host, port, settings, .. } => super::Rfc2217Transport::connect(host, *port, settings)
                 .await
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
+            Target::Labgrid { place, coordinator, settings, .. } => {
+                let client = super::labgrid::Client::new(coordinator.clone());
+                match super::labgrid::endpoint(&client, place) {
+                    Ok((host, port)) => super::labgrid::connect(&host, port, settings)
+                        .await
+                        .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>),
+                    Err(e) => Err(e),
+                }
+            }
         };
         let opened = opened.map_err(|cause| TargetError::Open { target: self.to_string(), cause })?;
         // CI's fault injection (split reads, a late <LF>): see transport::fault.
@@ -234,6 +249,30 @@ impl FromStr for Target {
                 } else {
                     Target::Serial { path: body.to_string(), settings, caps }
                 }
+            }
+            "labgrid" => {
+                if body.is_empty() {
+                    return Err(TargetError::Invalid {
+                        target: target(),
+                        cause: "labgrid: needs a place name, e.g. labgrid:mtg-unit-1".to_string(),
+                    });
+                }
+                let coordinator = options.take("coordinator").map(str::to_string);
+                let mut settings = SerialSettings::default();
+                for key in SerialSettings::KEYS.iter().copied().filter(|k| *k != "flow") {
+                    if let Some(value) = options.take(key) {
+                        settings.set(key, value).map_err(|_| TargetError::InvalidOption {
+                            target: target(),
+                            option: key.to_string(),
+                            value: value.to_string(),
+                            expected: "a serial setting as in rfc2217:".to_string(),
+                        })?;
+                    }
+                }
+                let mut valid: Vec<&str> = SerialSettings::KEYS.iter().copied().filter(|k| *k != "flow").collect();
+                valid.extend(["coordinator", "caps"]);
+                options.finish(&valid)?;
+                Target::Labgrid { place: body.to_string(), coordinator, settings, caps }
             }
             "tcp" => {
                 let (host, port) = parse_host_port(text, body)?;
@@ -367,6 +406,13 @@ impl fmt::Display for Target {
                 write!(f, "rfc2217:{}", display_addr(host, *port))?;
                 options.extend(settings.non_default_options());
             }
+            Target::Labgrid { place, coordinator, settings, .. } => {
+                write!(f, "labgrid:{place}")?;
+                if let Some(c) = coordinator {
+                    options.push(("coordinator", c.clone()));
+                }
+                options.extend(settings.non_default_options());
+            }
         }
         let caps = self.declared_capabilities();
         if !caps.is_empty() {
@@ -397,5 +443,27 @@ mod rfc2217_tests {
         assert_eq!(t.to_string().parse::<Target>().unwrap(), t);
         assert!("rfc2217:host:1?flow=rtscts".parse::<Target>().is_err());
         assert!("rfc2217:?baud=9600".parse::<Target>().is_err());
+    }
+}
+
+#[cfg(test)]
+mod labgrid_tests {
+    use super::*;
+
+    #[test]
+    fn labgrid_targets_parse_and_print_back() {
+        let t: Target = "labgrid:mtg-unit-1?coordinator=127.0.0.1:20408&baud=9600&caps=gprs".parse().unwrap();
+        match &t {
+            Target::Labgrid { place, coordinator, settings, .. } => {
+                assert_eq!(place, "mtg-unit-1");
+                assert_eq!(coordinator.as_deref(), Some("127.0.0.1:20408"));
+                assert_eq!(settings.baud, 9600);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.to_string().parse::<Target>().unwrap(), t);
+        assert!(t.default_capabilities().is_empty());
+        assert!("labgrid:?caps=gprs".parse::<Target>().is_err());
+        assert!("labgrid:p?flow=rtscts".parse::<Target>().is_err());
     }
 }
