@@ -442,18 +442,25 @@ pub struct Submit {
     pub text: String,
 }
 
+/// The SC address that leads a PDU in the AT interface (27.005 §3.1:
+/// length octet, type of address, digits), and its length in octets.
+fn service_centre(bytes: &[u8]) -> Result<(Address, usize), PduError> {
+    let sc_len = *bytes.first().ok_or(PduError::Truncated("SC address"))? as usize;
+    let sc = bytes.get(1..1 + sc_len).ok_or(PduError::Truncated("SC address"))?;
+    let address = match sc.split_first() {
+        Some((toa, digits)) => Address::read_digits(*toa, digits, digits.len() * 2),
+        None => Address(String::new()),
+    };
+    Ok((address, sc_len))
+}
+
 impl Submit {
     /// Decode the hexadecimal PDU of `AT+CMGS=<length>`: the SC address,
     /// then the TPDU. Returns the message and the TPDU's length in octets
     /// (what `<length>` must say, 27.005 §3.5.1).
     pub fn decode(hex: &str) -> Result<(Submit, usize), PduError> {
         let bytes = from_hex(hex)?;
-        let sc_len = *bytes.first().ok_or(PduError::Truncated("SC address"))? as usize;
-        let sc = bytes.get(1..1 + sc_len).ok_or(PduError::Truncated("SC address"))?;
-        let service_centre = match sc.split_first() {
-            Some((toa, digits)) => Address::read_digits(*toa, digits, digits.len() * 2),
-            None => Address(String::new()),
-        };
+        let (service_centre, sc_len) = service_centre(&bytes)?;
         let tpdu = &bytes[1 + sc_len..];
         let mut r = Reader { bytes: tpdu, at: 0 };
         let first = r.byte("first octet")?;
@@ -530,12 +537,7 @@ impl Deliver {
     /// Decode a hexadecimal SMS-DELIVER PDU (SC address first).
     pub fn decode(hex: &str) -> Result<Deliver, PduError> {
         let bytes = from_hex(hex)?;
-        let sc_len = *bytes.first().ok_or(PduError::Truncated("SC address"))? as usize;
-        let sc = bytes.get(1..1 + sc_len).ok_or(PduError::Truncated("SC address"))?;
-        let service_centre = match sc.split_first() {
-            Some((toa, digits)) => Address::read_digits(*toa, digits, digits.len() * 2),
-            None => Address(String::new()),
-        };
+        let (service_centre, sc_len) = service_centre(&bytes)?;
         let mut r = Reader { bytes: &bytes[1 + sc_len..], at: 0 };
         let first = r.byte("first octet")?;
         if first & 0x03 != 0x00 {

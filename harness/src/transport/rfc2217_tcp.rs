@@ -15,7 +15,6 @@ use tokio::net::TcpStream;
 use tokio_serial::{DataBits, Parity, StopBits};
 
 use super::rfc2217::{Client, Drive, LineSettings, SET_BAUDRATE, SET_CONTROL};
-use super::tcp::{display_addr, CONNECT_TIMEOUT};
 use super::{ControlError, ControlFuture, SerialSettings, Transport};
 use crate::scenario::{Capability, Control};
 
@@ -65,17 +64,7 @@ impl Rfc2217Transport {
     /// COM-PORT-OPTION still carries the bytes (as a Telnet line); its
     /// control lines are then not available.
     pub async fn connect(host: &str, port: u16, settings: &SerialSettings) -> io::Result<Rfc2217Transport> {
-        let peer = display_addr(host, port);
-        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(io::Error::new(e.kind(), format!("connect to {peer}: {e}"))),
-            Err(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("connect to {peer}: no answer within {} s", CONNECT_TIMEOUT.as_secs()),
-                ))
-            }
-        };
+        let (stream, peer) = super::tcp::connect_stream(host, port).await?;
         stream.set_nodelay(true)?;
         let client = Client::new(line_settings(settings));
         let out = client.start();

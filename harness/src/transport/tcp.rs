@@ -24,6 +24,21 @@ pub struct TcpTransport {
     caps: BTreeSet<Capability>,
 }
 
+/// Open a TCP stream to `host:port`, giving up after [`CONNECT_TIMEOUT`];
+/// returns it with the peer's display text. Errors name the address and
+/// carry the OS cause. Shared by raw TCP and RFC 2217 lines.
+pub(super) async fn connect_stream(host: &str, port: u16) -> io::Result<(TcpStream, String)> {
+    let peer = display_addr(host, port);
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
+        Ok(Ok(stream)) => Ok((stream, peer)),
+        Ok(Err(e)) => Err(io::Error::new(e.kind(), format!("connect to {peer}: {e}"))),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("connect to {peer}: no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        )),
+    }
+}
+
 impl TcpTransport {
     /// Connect to `host:port` (a name, an IPv4 or an IPv6 address without
     /// brackets), giving up after [`CONNECT_TIMEOUT`].
@@ -31,17 +46,7 @@ impl TcpTransport {
     /// The error names the address and carries the OS cause (e.g. connection
     /// refused).
     pub async fn connect(host: &str, port: u16) -> io::Result<TcpTransport> {
-        let peer = display_addr(host, port);
-        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(io::Error::new(e.kind(), format!("connect to {peer}: {e}"))),
-            Err(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("connect to {peer}: no answer within {} s", CONNECT_TIMEOUT.as_secs()),
-                ))
-            }
-        };
+        let (stream, peer) = connect_stream(host, port).await?;
         Self::with_peer(stream, peer)
     }
 
