@@ -23,6 +23,7 @@ pub mod coverage;
 pub mod emulator;
 pub mod errata;
 pub mod family;
+pub mod fixtures;
 pub mod golden;
 pub mod lab;
 pub mod pdu;

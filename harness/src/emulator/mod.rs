@@ -72,6 +72,9 @@ pub struct EmulatorConfig {
     /// emulator --sms-after`: a host library under test gets an incoming
     /// message without a control channel). Not repeated after a restart.
     pub scripted: Vec<(Duration, Control)>,
+    /// Loopback endpoints for the addresses the modem dials (fixture
+    /// servers standing in for the manual's example hosts): see [`net::map`].
+    pub net_map: net::NetMap,
 }
 
 /// GPRS attach after registration (27.007 §10.1.9 leaves it to the unit).

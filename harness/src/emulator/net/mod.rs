@@ -16,9 +16,11 @@
 
 pub mod dns;
 mod host;
+pub mod map;
 mod sim;
 
 pub use host::HostNetwork;
+pub use map::NetMap;
 pub use sim::{PeerBehaviour, SimClient, SimNetwork};
 
 use std::net::{IpAddr, SocketAddr};
