@@ -70,6 +70,25 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// `bytes` with every secret masked: text as [`Redactor::redact`] does
+    /// it; other bytes pass through the visible notation and back, so that
+    /// binary payloads keep every byte that is not a secret.
+    pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.redact(text).into_bytes(),
+            Err(_) => {
+                let visible = crate::scenario::escape::encode(bytes);
+                let masked = self.redact(&visible);
+                if masked == visible {
+                    return bytes.to_vec();
+                }
+                crate::scenario::escape::decode(&masked).unwrap_or_else(|_| masked.into_bytes())
+            }
+        }
+    }
+}
+
 /// Secrets the harness was given rather than saw sent (a rig's SIM PIN and
 /// APN, read from the environment): masked by every redaction from then on.
 static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());

@@ -31,6 +31,8 @@ pub enum Entry {
     Check { ok: bool, message: String },
     /// Something worth knowing (a control performed, a wait).
     Note { message: String },
+    /// A line of a server's answer to a `server:` step.
+    Server { line: String, role: Role },
 }
 
 /// The duration of one step, for the run record.
@@ -68,6 +70,10 @@ pub struct Transcript {
     /// Extra patterns to redact (the scenario's `redact:`).
     #[serde(skip)]
     pub redact: Vec<Regex>,
+    /// Values shown by a variable's name (`127.0.0.2` as `${smtp.host}`),
+    /// longest first.
+    #[serde(skip)]
+    pub names: Vec<(String, String)>,
 }
 
 /// Commands whose answers identify the unit or its network attachment: their
@@ -85,7 +91,24 @@ static CSQ: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\+CSQ: \d+,\d+$").e
 
 impl Transcript {
     pub fn new(scenario: &str, redact: Vec<Regex>) -> Self {
-        Transcript { scenario: scenario.to_string(), entries: Vec::new(), redact }
+        Transcript { scenario: scenario.to_string(), entries: Vec::new(), redact, names: Vec::new() }
+    }
+
+    /// Show each `(value, name)`'s value as `${name}` in the rendered
+    /// transcript (the run's server addresses and ports: one golden for
+    /// whoever runs the servers). Only whole tokens are replaced: `40125`
+    /// is not replaced inside `140125`.
+    pub fn name_values(&mut self, pairs: impl IntoIterator<Item = (String, String)>) {
+        self.names.extend(pairs.into_iter().filter(|(v, _)| !v.is_empty()));
+        self.names.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    }
+
+    fn named(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (value, name) in &self.names {
+            out = replace_token(&out, value, &format!("${{{name}}}"));
+        }
+        out
     }
 
     pub fn push(&mut self, entry: Entry) {
@@ -178,13 +201,17 @@ impl Transcript {
                 Entry::Note { message } => {
                     let _ = writeln!(s, "  -- {}", self.redact_extra(&secrets.redact(message)));
                 }
+                Entry::Server { line, role } => {
+                    let tag = if *role == Role::Unexpected { " (UNEXPECTED)" } else { "" };
+                    let _ = writeln!(s, "  server: {}{tag}", self.redact_extra(&secrets.redact(line)));
+                }
             }
         }
         s
     }
 
     fn redact_extra(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = self.named(text);
         for re in &self.redact {
             out = re.replace_all(&out, "<redacted>").into_owned();
         }
@@ -220,6 +247,30 @@ impl Transcript {
 }
 
 /// The text of a received segment without its line ends.
+/// `text` with every whole-token `value` replaced by `by`: the characters
+/// around an occurrence must not continue it (letters, digits, `.`).
+fn replace_token(text: &str, value: &str, by: &str) -> String {
+    let continues = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+    let mut out = String::with_capacity(text.len());
+    let mut start = 0;
+    for (i, _) in text.match_indices(value) {
+        let before = text[..i].chars().last();
+        let mut after = text[i + value.len()..].chars();
+        // A `.` that nothing continues ends a sentence, not an address.
+        let after_continues = match after.next() {
+            Some('.') => continues(after.next()),
+            other => continues(other),
+        };
+        if !continues(before) && !after_continues {
+            out.push_str(&text[start..i]);
+            out.push_str(by);
+            start = i + value.len();
+        }
+    }
+    out.push_str(&text[start..]);
+    out
+}
+
 pub fn line_text(bytes: &[u8]) -> String {
     let trimmed: &[u8] = {
         let start = bytes.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(bytes.len());
@@ -272,6 +323,22 @@ fn redact_received(text: &str, line: &str, commands: &[String]) -> String {
             .into_owned();
     }
     out
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::replace_token;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("AT#TCPSERV=1,\"127.0.0.2\"", "AT#TCPSERV=1,\"${h}\"")]
+    #[case("connect to 127.0.0.2.", "connect to ${h}.")]
+    #[case("127.0.0.20", "127.0.0.20")]
+    #[case("1127.0.0.2", "1127.0.0.2")]
+    #[case("127.0.0.2:25 and 127.0.0.2", "${h}:25 and ${h}")]
+    fn whole_tokens_only(#[case] text: &str, #[case] want: &str) {
+        assert_eq!(replace_token(text, "127.0.0.2", "${h}"), want);
+    }
 }
 
 #[cfg(test)]

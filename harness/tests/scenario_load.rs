@@ -53,7 +53,7 @@ fn scenario(body: &str) -> String {
     7,
     5,
     "unknown key `sendd` in step",
-    Some("did you mean `send`? valid keys: send, raw, silence, wait, emulator, include, expect")
+    Some("did you mean `send`? valid keys: send, raw, silence, wait, emulator, fixture, server, include, expect")
 )]
 #[case::unknown_key_in_abort_rule(
     "abort:\n  - re: NO CARRIER\n    verdict: fail\n    reasn: dropped\nsteps:\n  - send: AT\n",
@@ -305,7 +305,7 @@ fn display_is_like_rustc() {
          |\n\
          7 |   - sendd: AT#REDIALCOUNT?\n  \
          |     ^^^^^\n  \
-         = hint: did you mean `send`? valid keys: send, raw, silence, wait, emulator, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note, profiles",
+         = hint: did you mean `send`? valid keys: send, raw, silence, wait, emulator, fixture, server, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note, profiles",
         file.display()
     );
     assert_eq!(err.to_string(), expected);
@@ -318,7 +318,7 @@ fn display_of_an_error_in_a_fragment() {
     let (dir, err) = load_err(&[("ch2/main.yaml", &main), ("fragments/bad.yaml", frag)]);
     let shown = err.to_string();
     let tail = format!(
-        "4 |     expct: OK\n  |     ^^^^^\n  = hint: did you mean `expect`? valid keys: send, raw, silence, wait, emulator, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note, profiles\n  = note: included from {}:5",
+        "4 |     expct: OK\n  |     ^^^^^\n  = hint: did you mean `expect`? valid keys: send, raw, silence, wait, emulator, fixture, server, include, expect, expect_bytes, echo, idle, deadline, abort, basis, cites, sources, families, note, profiles\n  = note: included from {}:5",
         dir.path().join("ch2/main.yaml").display()
     );
     assert!(shown.ends_with(&tail), "{shown}");

@@ -4,14 +4,17 @@
 //!
 //! libtest flags work as usual: `--list`, name filters, `--exact`,
 //! `--ignored`, `--test-threads`. Scenarios needing a capability the target
-//! lacks are flagged ignored; their reasons are printed first.
+//! lacks are flagged ignored; their reasons are printed first. The servers
+//! the scenarios meet are started once for the whole run (`MTG_FIXTURES`:
+//! `embedded`, the default, `external:FILE` or `none`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use mtg::fixtures::{FixtureSet, Provider};
 use mtg::runner::events::Discard;
-use mtg::runner::suite::{ignore_reason, run_one, Suite};
+use mtg::runner::suite::{ignore_reason, offered, run_one, Suite};
 use mtg::runner::{Options, Verdict};
 use mtg::transport::Target;
 
@@ -31,9 +34,22 @@ fn main() {
         }
     };
     let suite = Suite::load(&root.join("scenarios"));
-    let caps = target.capabilities();
+    // The servers on the far side: `MTG_FIXTURES` (embedded by default).
+    let provider_text = std::env::var("MTG_FIXTURES").unwrap_or_else(|_| "embedded".to_string());
+    let fixtures = match provider_text
+        .parse::<Provider>()
+        .map_err(|e| e.to_string())
+        .and_then(|p| FixtureSet::start(&p).map_err(|e| e.to_string()))
+    {
+        Ok(set) => Arc::new(set),
+        Err(e) => {
+            eprintln!("error: MTG_FIXTURES={provider_text}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let options = Arc::new(Options { fixtures: Some(fixtures), ..Options::default() });
+    let caps = offered(&target, &options);
     let target = Arc::new(target);
-    let options = Arc::new(Options::default());
     let mut trials = Vec::new();
 
     for error in suite.errors {

@@ -145,7 +145,7 @@ fn default_serial_settings_are_the_manuals() {
 
 const FORMS: &str = "use emu:, serial:PATH, tcp:HOST:PORT, rfc2217:HOST:PORT, labgrid:PLACE or pty:";
 const ALL_CAPS: &str = "gprs, gsm-data, incoming-call, smtp, pop3, ftp, tcp-echo, udp-echo, dns, ping, \
-                        control-lines, emulator-control";
+                        http, control-lines, emulator-control";
 
 #[rstest]
 #[case("foo:bar", format!("unknown scheme `foo` in target `foo:bar`: {FORMS}"))]

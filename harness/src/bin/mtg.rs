@@ -182,6 +182,12 @@ struct RunArgs {
     /// Shell command that power-cycles the unit, run when it stops answering mid-run.
     #[arg(long, value_name = "CMD")]
     power_cycle: Option<String>,
+    /// The servers the unit's IP services meet: `embedded` (in-process, on
+    /// 127.0.0.2, 127.0.0.3 …; the default on emulator targets), `external:FILE`
+    /// (servers someone else runs; see README.md) or `none` (the default on
+    /// a real line: embedded servers on this PC's loopback are out of a unit's reach).
+    #[arg(long, env = "MTG_FIXTURES", value_name = "PROVIDER")]
+    fixtures: Option<String>,
 }
 
 /// Scenarios run at once on the in-process emulator by default.
@@ -479,6 +485,20 @@ fn emulator(listen: Option<SocketAddr>, pty: bool, config: mtg::emulator::Emulat
     })
 }
 
+/// The run's servers: `--fixtures`, else embedded ones for an emulator
+/// target and none for a real line.
+fn start_fixtures(
+    choice: Option<&str>,
+    target: &Target,
+) -> Result<mtg::fixtures::FixtureSet, Box<dyn std::error::Error>> {
+    let provider: mtg::fixtures::Provider = match choice {
+        Some(text) => text.parse()?,
+        None if target.emulator_config().is_some() => mtg::fixtures::Provider::Embedded,
+        None => mtg::fixtures::Provider::None,
+    };
+    Ok(mtg::fixtures::FixtureSet::start(&provider)?)
+}
+
 fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     let mut target: Target = match args.target.parse() {
         Ok(t) => t,
@@ -605,10 +625,22 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     let families_loaded = families.clone();
     // The manual index, loaded once: reports show the words behind a failed
     // manual-backed step. Without it they show none.
-    let context = match mtg::coverage::load_index(&dir.join("manual-index.yaml")) {
+    let mut context = match mtg::coverage::load_index(&dir.join("manual-index.yaml")) {
         Ok(entries) => report::Context::with_index(Arc::new(entries)),
         Err(_) => report::Context::default(),
     };
+    let fixtures = match start_fixtures(args.fixtures.as_deref(), &target) {
+        Ok(set) => Arc::new(set),
+        Err(e) => {
+            eprintln!("error: --fixtures: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if *fixtures.provider() != mtg::fixtures::Provider::None {
+        let line = format!("{}: {}", fixtures.provider(), fixtures.describe());
+        eprintln!("mtg: servers: {line}");
+        context.fixtures = Some(line);
+    }
     let out = match OutputDir::create(&args.out) {
         Ok(o) => o,
         Err(e) => {
@@ -641,6 +673,7 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     let sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(RecordReporter::new(&out.path).with_context(context.clone())),
         Box::new(JunitReporter::new(&out.path)),
+        Box::new(mtg::report::capture::CaptureReporter::new(&out.path)),
         Box::new(HtmlReporter::new(&out.path, baseline).with_context(context)),
         Box::new(Console::new(tty, tty || args.steps, Some(out.path.clone()))),
     ];
@@ -662,6 +695,7 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         firmware: judge_by,
         errata,
         power_cycle: args.power_cycle.clone(),
+        fixtures: Some(fixtures),
         ..Options::default()
     };
     let repeat = match args.soak.as_deref().map(mtg::runner::repeat::parse_duration).transpose() {

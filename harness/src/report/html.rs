@@ -161,6 +161,9 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
         esc(&run.started_date()),
         esc(&run.scenarios_root)
     );
+    if let Some(servers) = &run.fixtures {
+        let _ = writeln!(s, "<p class=\"meta\">servers on the far side: <code>{}</code></p>", esc(servers));
+    }
     let _ = writeln!(
         s,
         "<ul class=\"totals\"><li class=\"pass\">{} passed</li><li class=\"fail\">{} findings on manual text</li>\

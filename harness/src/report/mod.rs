@@ -13,6 +13,7 @@
 //!
 //! [`console`] prints progress and the summary table.
 
+pub mod capture;
 pub mod console;
 pub mod html;
 pub mod junit;
@@ -52,11 +53,14 @@ pub struct CitedQuote {
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     pub index: Option<Arc<Vec<Entry>>>,
+    /// Who ran the servers on the far side, and where (`embedded: smtp
+    /// 127.0.0.2:40125, …`), for the record and the report.
+    pub fixtures: Option<String>,
 }
 
 impl Context {
     pub fn with_index(index: Arc<Vec<Entry>>) -> Context {
-        Context { index: Some(index) }
+        Context { index: Some(index), fixtures: None }
     }
 
     /// The quotes cited by step `step` (1-based) of `scenario`, as
@@ -148,6 +152,9 @@ pub struct RunRecord {
     #[serde(default)]
     pub started: Option<String>,
     pub target: String,
+    /// The servers the scenarios met (`--fixtures`): provider and addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixtures: Option<String>,
     pub scenarios_root: String,
     pub finished: bool,
     pub interrupted: bool,
@@ -260,6 +267,7 @@ impl RunRecord {
                     started_unix: started.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
                     started: Some(time::utc_seconds(started)),
                     target: target.to_string(),
+                    fixtures: context.fixtures.clone(),
                     scenarios_root: scenarios_root.display().to_string(),
                     finished: false,
                     interrupted: false,

@@ -26,7 +26,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::at::Firmware;
 use crate::errata::Errata;
-use crate::scenario::{escape, AbortVerdict, Action, Basis, Matcher, Scenario, Step};
+use crate::scenario::{escape, AbortVerdict, Action, Basis, Matcher, ObserveStep, Scenario, SetupStep, Step};
 use crate::transcript::{line_text, Entry, Role, Transcript};
 use crate::transport::{ControlError, Transport};
 use events::{Event, Sink};
@@ -151,6 +151,10 @@ pub struct Options {
     /// A shell command that power-cycles the unit (`--power-cycle`): run
     /// when a shared unit stops answering mid-run, before checking again.
     pub power_cycle: Option<String>,
+    /// The servers on the far side (`--fixtures`): their variables fill
+    /// `${smtp.host}` …, `fixture:`/`server:` steps go to them, and an
+    /// emulated unit dials through their net map. `None`: no servers.
+    pub fixtures: Option<Arc<crate::fixtures::FixtureSet>>,
 }
 
 impl Default for Options {
@@ -163,6 +167,7 @@ impl Default for Options {
             firmware: Firmware::default(),
             errata: Arc::default(),
             power_cycle: None,
+            fixtures: None,
         }
     }
 }
@@ -231,6 +236,20 @@ pub async fn execute(
         notes: Vec::new(),
         step_index: 0,
     };
+    if let Some(set) = &options.fixtures {
+        // Server values are shown by their variable's name, so that one
+        // golden holds whoever runs the servers.
+        let fixture_vars = set.vars();
+        run.transcript.name_values(
+            fixture_vars.iter().filter(|(k, _)| !k.ends_with(".password")).map(|(k, v)| (v.clone(), k.clone())),
+        );
+        for (k, v) in fixture_vars {
+            if k.ends_with(".password") {
+                crate::redact::add_secret(&v);
+            }
+            run.vars.entry(k).or_insert(v);
+        }
+    }
     let mut failed = None;
     let mut stop = None;
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -309,6 +328,11 @@ pub fn describe(step: &Step) -> String {
         Action::Wait(d) => format!("wait {}ms", d.as_millis()),
         Action::Expect => "expect".into(),
         Action::Control(c) => format!("emulator: {}", flow_yaml(&serde_json::to_value(c).unwrap_or_default())),
+        Action::Fixture(SetupStep::Mailbox { user, messages, .. }) => {
+            format!("fixture: mailbox {user} with {} message(s)", messages.len())
+        }
+        Action::Fixture(SetupStep::File { path, .. }) => format!("fixture: file {path}"),
+        Action::Server(o) => o.describe(),
     }
 }
 
@@ -373,6 +397,8 @@ impl Run<'_> {
                 self.t.pause(d).await;
             }
             Action::Expect => {}
+            Action::Fixture(setup) => return self.fixture_setup(setup),
+            Action::Server(observe) => return self.server_check(step, observe).await,
             Action::Control(c) => {
                 self.t.control(c).await.map_err(|e| match e {
                     ControlError::Mismatch { .. } => Stop::fail(e.to_string()),
@@ -600,6 +626,130 @@ impl Run<'_> {
             (true, true) => Matched::Mixed,
         };
         ProfileMatch { judged_by: self.options.firmware, matched, errata, notes: self.notes.clone() }
+    }
+
+    fn fixtures(&self) -> Result<&crate::fixtures::FixtureSet, Stop> {
+        self.options.fixtures.as_deref().ok_or_else(|| Stop::error("this run has no servers (see `--fixtures`)"))
+    }
+
+    /// `fixture:` — put state on a server.
+    fn fixture_setup(&mut self, setup: &SetupStep) -> Result<(), Stop> {
+        let subst = |t: &str| self.substitute(t, false).map_err(|s| s.message);
+        let request = setup.resolve(&subst).map_err(Stop::error)?;
+        let set = self.fixtures()?;
+        if let crate::fixtures::Provider::External(_) = set.provider() {
+            return Err(Stop {
+                verdict: Verdict::Skipped("servers someone else runs cannot be set up by the harness".into()),
+                message: "fixture step on external servers".into(),
+            });
+        }
+        set.setup(&request).map_err(|e| Stop::error(e.to_string()))?;
+        self.transcript.push(Entry::Check { ok: true, message: "server set up".into() });
+        Ok(())
+    }
+
+    /// `server:` — ask a server what it saw and match its answer like the
+    /// modem's lines. A server may record what it received a moment after
+    /// answering (an MTA delivering after its `250`): the question is asked
+    /// again until the lines match or the step's idle limit runs out.
+    async fn server_check(&mut self, step: &Step, observe: &ObserveStep) -> Result<(), Stop> {
+        let (question, prefix) = {
+            let subst = |t: &str| self.substitute(t, false).map_err(|s| s.message);
+            observe.resolve(&subst).map_err(Stop::error)?
+        };
+        let until = tokio::time::Instant::now() + self.scaled(step.idle);
+        loop {
+            let (lines, verdict) = self.observe_once(&question, &prefix, &step.expect)?;
+            if verdict.is_ok() || tokio::time::Instant::now() >= until {
+                return self.record_server_lines(&step.expect, lines, verdict);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// One question to the servers: their lines and how they match.
+    #[allow(clippy::type_complexity)]
+    fn observe_once(
+        &self,
+        question: &crate::fixtures::Observe,
+        prefix: &[u8],
+        expect: &[Matcher],
+    ) -> Result<(Vec<String>, Result<usize, (usize, String)>), Stop> {
+        let observation = match self.fixtures()?.observe(question) {
+            Ok(o) => o,
+            Err(crate::fixtures::FixtureError::NotProvided { what }) => {
+                return Err(Stop {
+                    verdict: Verdict::Skipped(format!("no server of this run can tell {what}")),
+                    message: format!("no server of this run can tell {what}"),
+                })
+            }
+            Err(e) => return Err(Stop::error(e.to_string())),
+        };
+        let lines = crate::fixtures::render::lines(&observation, prefix);
+        let verdict = self.judge_server_lines(expect, &lines);
+        Ok((lines, verdict))
+    }
+
+    /// Match a server's lines with `expect` (in order; `any`/`unordered` as
+    /// for the modem's lines): the number of lines matched, or the failure.
+    fn judge_server_lines(&self, expect: &[Matcher], lines: &[String]) -> Result<usize, (usize, String)> {
+        let mut at = 0;
+        for m in expect {
+            let alternatives: Vec<&Matcher> = match m {
+                Matcher::Unordered(v) => v.iter().collect(),
+                other => vec![other],
+            };
+            let mut left = alternatives;
+            while !left.is_empty() {
+                let Some(line) = lines.get(at) else {
+                    return Err((at, format!("the server's answer ended; expected {}", self.expected_text(left[0]))));
+                };
+                match left.iter().position(|a| matches!(self.judge(a, line), Ok(Some(_)))) {
+                    Some(k) => {
+                        left.remove(k);
+                        at += 1;
+                    }
+                    None => return Err((at, format!("expected {}, the server says {line:?}", self.expected_text(m)))),
+                }
+            }
+        }
+        if at < lines.len() {
+            return Err((at, format!("the server says more than expected: {:?}", lines[at])));
+        }
+        Ok(at)
+    }
+
+    fn record_server_lines(
+        &mut self,
+        expect: &[Matcher],
+        lines: Vec<String>,
+        verdict: Result<usize, (usize, String)>,
+    ) -> Result<(), Stop> {
+        let matched = match &verdict {
+            Ok(n) => *n,
+            Err((n, _)) => *n,
+        };
+        // Captures: named groups of `re:` matchers take the server's values too.
+        if verdict.is_ok() {
+            let mut at = 0;
+            for m in expect {
+                let n = if let Matcher::Unordered(v) = m { v.len() } else { 1 };
+                if n == 1 {
+                    if let Some(line) = lines.get(at) {
+                        self.capture(m, line)?;
+                    }
+                }
+                at += n;
+            }
+        }
+        for (i, line) in lines.into_iter().enumerate() {
+            let role = if i < matched { Role::Matched } else { Role::Unexpected };
+            self.transcript.push(Entry::Server { line, role });
+            if i >= matched {
+                break;
+            }
+        }
+        verdict.map(|_| ()).map_err(|(_, message)| Stop::fail(message))
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {

@@ -74,14 +74,15 @@ pub fn partition<T>(items: Vec<T>, index: usize, count: usize) -> Vec<T> {
 /// temporary directory (so that restarts keep parameters, as on a unit);
 /// a physical target is whatever is on the line.
 pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, sink: &dyn Sink) -> Outcome {
-    if let Some(reason) = ignore_reason(scenario, &target.capabilities()) {
+    if let Some(reason) = ignore_reason(scenario, &offered(target, options)) {
         let mut outcome = skipped(scenario, reason);
         outcome.profile.judged_by = options.firmware;
         return outcome;
     }
     let tmp = tempfile::tempdir();
     let target = own_unit(target, tmp.as_ref().ok().map(|d| d.path()));
-    let mut transport = match target.open().await {
+    let net_map = options.fixtures.as_ref().map(|f| f.net_map());
+    let mut transport = match target.open_with(net_map.as_ref()).await {
         Ok(t) => t,
         Err(e) => {
             let mut outcome = open_failed(scenario, e);
@@ -90,6 +91,16 @@ pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, si
         }
     };
     execute(scenario, transport.as_mut(), options, sink).await
+}
+
+/// What a target offers a scenario: its own capabilities and those of the
+/// run's servers.
+pub fn offered(target: &Target, options: &Options) -> BTreeSet<Capability> {
+    let mut caps = target.capabilities();
+    if let Some(set) = &options.fixtures {
+        caps.extend(set.capabilities());
+    }
+    caps
 }
 
 /// How [`run_suite`] runs a selection.

@@ -398,6 +398,10 @@ struct RawStep {
     /// Enums are written as single-key maps (`{ring: {count: 2}}`), not YAML tags.
     #[serde(default, with = "yaml_serde::with::singleton_map_recursive")]
     emulator: Option<Control>,
+    #[serde(default, with = "yaml_serde::with::singleton_map_recursive")]
+    fixture: Option<super::SetupStep>,
+    #[serde(default, with = "yaml_serde::with::singleton_map_recursive")]
+    server: Option<super::ObserveStep>,
     #[serde(default)]
     include: Option<String>,
     // Modifiers.
@@ -437,13 +441,15 @@ struct RawProfiles {
     erratum: Option<String>,
 }
 
-const ACTIONS: [&str; 6] = ["send", "raw", "silence", "wait", "emulator", "include"];
-const STEP_KEYS: [&str; 18] = [
+const ACTIONS: [&str; 8] = ["send", "raw", "silence", "wait", "emulator", "fixture", "server", "include"];
+const STEP_KEYS: [&str; 20] = [
     "send",
     "raw",
     "silence",
     "wait",
     "emulator",
+    "fixture",
+    "server",
     "include",
     "expect",
     "expect_bytes",
@@ -468,6 +474,8 @@ impl RawStep {
             "silence" => self.silence.is_some(),
             "wait" => self.wait.is_some(),
             "emulator" => self.emulator.is_some(),
+            "fixture" => self.fixture.is_some(),
+            "server" => self.server.is_some(),
             "include" => self.include.is_some(),
             "expect" => self.expect.is_some(),
             "expect_bytes" => self.expect_bytes.is_some(),
@@ -823,6 +831,11 @@ fn check_vars(
         };
         let name = &text[i + 2..i + 2 + len];
         let use_ = &text[i..i + 3 + len];
+        if super::server::fixture_var(name).is_some() {
+            out.push_str(placeholder);
+            rest = i + 3 + len;
+            continue;
+        }
         if !valid_var_name(name) {
             return Err(ctx
                 .err_within(path, text, i, use_, format!("bad variable name `{name}`"))
@@ -1123,11 +1136,13 @@ impl Loader<'_> {
         let grace = Duration::from_secs(5);
         let (action, (mut idle, mut deadline)) = if let Some(text) = raw.send.take() {
             check_vars(ctx, &key("send"), &text, defined, "")?;
+            self.requires.extend(super::server::fixture_caps(&text));
             decode(ctx, &key("send"), &text)?;
             let limits = default_limits(&text);
             (Action::Send(text), limits)
         } else if let Some(text) = raw.raw.take() {
             check_vars(ctx, &key("raw"), &text, defined, "")?;
+            self.requires.extend(super::server::fixture_caps(&text));
             decode(ctx, &key("raw"), &text)?;
             let limits = default_limits(&text);
             (Action::Raw(text), limits)
@@ -1148,6 +1163,20 @@ impl Loader<'_> {
             }
             self.requires.push(control.capability());
             (Action::Control(control), five)
+        } else if let Some(setup) = raw.fixture.take() {
+            for (field, text) in setup.texts() {
+                let path = key("fixture");
+                check_vars(ctx, &path, text, defined, "")?;
+                if field == "messages" || field == "content" {
+                    decode(ctx, &path, text)?;
+                }
+            }
+            self.requires.push(setup.capability());
+            (Action::Fixture(setup), five)
+        } else if let Some(observe) = raw.server.take() {
+            check_vars(ctx, &key("server"), observe.text(), defined, "")?;
+            self.requires.push(observe.capability());
+            (Action::Server(observe), five)
         } else {
             (Action::Expect, five)
         };

@@ -7,6 +7,7 @@
 
 pub mod escape;
 pub mod load;
+pub mod server;
 pub mod source_map;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 pub use load::{load_dir, load_file, Diagnostic, LoadError};
+pub use server::{ObserveStep, SetupStep};
 // Emulator controls are part of the language (`emulator:` steps) but belong
 // to neither side: they live in the shared `control` module.
 pub use crate::control::{Control, Dur, FarEnd, GprsFault, Registration, SimState};
@@ -149,6 +151,8 @@ pub enum Capability {
     UdpEcho,
     Dns,
     Ping,
+    /// An HTTP server behind a TCP socket (`#OTCP` carrying a request).
+    Http,
     /// DTR/DCD/RI lines the harness can drive and read.
     ControlLines,
     /// Radio events, faults and restarts injected into the reference emulator.
@@ -156,7 +160,7 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 12] = [
+    pub const ALL: [Capability; 13] = [
         Capability::Gprs,
         Capability::GsmData,
         Capability::IncomingCall,
@@ -167,6 +171,7 @@ impl Capability {
         Capability::UdpEcho,
         Capability::Dns,
         Capability::Ping,
+        Capability::Http,
         Capability::ControlLines,
         Capability::EmulatorControl,
     ];
@@ -183,6 +188,7 @@ impl Capability {
             Capability::UdpEcho => "udp-echo",
             Capability::Dns => "dns",
             Capability::Ping => "ping",
+            Capability::Http => "http",
             Capability::ControlLines => "control-lines",
             Capability::EmulatorControl => "emulator-control",
         }
@@ -255,6 +261,11 @@ pub enum Action {
     Expect,
     /// Drive the reference emulator or the control lines.
     Control(Control),
+    /// Put state on a server of the far side (`fixture:`).
+    Fixture(SetupStep),
+    /// Ask a server of the far side what it saw (`server:`); its answer is
+    /// matched with `expect` like the modem's lines.
+    Server(ObserveStep),
 }
 
 impl Control {

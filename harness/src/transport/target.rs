@@ -17,6 +17,7 @@ use super::serial::{SerialSettings, SerialTransport, SettingError};
 use super::tcp::{display_addr, TcpTransport};
 use super::Transport;
 use crate::at::Firmware;
+use crate::emulator::net::NetMap;
 use crate::emulator::{Attach, EmulatorConfig};
 use crate::scenario::Capability;
 
@@ -120,12 +121,25 @@ impl Target {
     /// Open the serial line. Errors name the target and give the OS cause.
     /// Must be called within a tokio runtime.
     pub async fn open(&self) -> Result<Box<dyn Transport>, TargetError> {
+        self.open_with(None).await
+    }
+
+    /// Open the serial line; an emulated unit's network dials through
+    /// `net_map` (the run's servers standing in for the manual's hosts).
+    pub async fn open_with(&self, net_map: Option<&NetMap>) -> Result<Box<dyn Transport>, TargetError> {
         let declared = self.declared_capabilities().iter().copied();
+        let config = || {
+            let mut config = self.emulator_config().expect("an emulator target");
+            if let Some(map) = net_map {
+                config.net_map = map.clone();
+            }
+            config
+        };
         let opened: io::Result<Box<dyn Transport>> = match self {
-            Target::Emulator { .. } => EmulatorTransport::start(self.emulator_config().expect("an emulator target"))
+            Target::Emulator { .. } => EmulatorTransport::start(config())
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
                 .map_err(io::Error::other),
-            Target::Pty { .. } => PtyTransport::start(self.emulator_config().expect("an emulator target"))
+            Target::Pty { .. } => PtyTransport::start(config())
                 .map(|t| Box::new(t.with_capabilities(declared)) as Box<dyn Transport>)
                 .map_err(|e| match e {
                     PtyError::Open(e) => e,
