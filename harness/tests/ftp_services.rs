@@ -176,6 +176,49 @@ async fn ftpput_binary_stores_the_hosts_bytes(#[case] mode: u8, #[case] ip: u8) 
     assert_eq!(command(&mut t, "AT", "OK\r\n").await, "\r\nOK\r\n");
 }
 
+/// A file of many frames both ways (the upload is sent in frames of 1460
+/// bytes or after the hold time, p.31's rules for TCP taken for FTP).
+#[tokio::test]
+async fn a_large_file_goes_both_ways() {
+    let f = fixture(27).await;
+    let file: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    put_file(&f, "/big.bin", &file);
+    let mut t = online_unit(EmulatorConfig::default()).await;
+    configure(&mut t, f.endpoint(), USER, PASSWORD).await;
+    set(&mut t, "AT#FTPMODE=1").await;
+    set(&mut t, "AT#FTPGETFILENAME=\"big.bin\"").await;
+    set(&mut t, "AT#FTPPUTFILENAME=\"copy.bin\"").await;
+    t.write_all(b"AT#FTPGET\r").await.unwrap();
+    let got = read_until(&mut t, b"\x03\r\nOK\r\n").await;
+    let mut expected = b"\r\nOk_Info_DataBegin\r\n".to_vec();
+    expected.extend(dle_coded(&file));
+    expected.extend(b"\x03\r\nOK\r\n");
+    assert!(got == expected, "download differs ({} bytes, {} expected)", got.len(), expected.len());
+    command(&mut t, "AT#FTPPUT", "Ok_Info_WaitingForData\r\n").await;
+    for chunk in dle_coded(&file).chunks(3000) {
+        t.write_all(chunk).await.unwrap();
+    }
+    t.write_all(&[ETX]).await.unwrap();
+    assert_eq!(read_until(&mut t, b"OK\r\n").await, b"\r\nOK\r\n");
+    assert!(server_file(&f, "/copy.bin") == Some(file), "upload differs");
+}
+
+/// A host that sends its payload right after the command, without waiting
+/// for `Ok_Info_WaitingForData`: the bytes wait in the serial buffer and
+/// become the upload.
+#[tokio::test]
+async fn an_upload_sent_with_the_command_is_kept() {
+    let f = fixture(28).await;
+    let mut t = online_unit(EmulatorConfig::default()).await;
+    configure(&mut t, f.endpoint(), USER, PASSWORD).await;
+    set(&mut t, "AT#FTPMODE=1").await;
+    set(&mut t, "AT#FTPPUTFILENAME=\"eager.bin\"").await;
+    t.write_all(b"AT#FTPPUT\rab\x10\x03c\x03AT\r").await.unwrap();
+    let got = read_until(&mut t, b"OK\r\n\r\nOK\r\n").await;
+    assert_eq!(got, b"\r\nOk_Info_WaitingForData\r\n\r\nOK\r\n\r\nOK\r\n");
+    assert_eq!(server_file(&f, "/eager.bin"), Some(b"ab\x03c".to_vec()));
+}
+
 /// FTPTYPE A: the unit sends 7-bit NVT-ASCII, the MSB forced to 0 (p.75);
 /// the server stores CRLF as LF.
 #[tokio::test]
@@ -252,11 +295,15 @@ async fn ftpget_without_a_server_is_refused() {
     assert_eq!(command(&mut t, "AT#FTPGET", "38016\r\n").await, "\r\n#CME ERROR: 38016\r\n");
 }
 
-/// Refusals before anything is sent: no file name (36929), another service
-/// running (36872), and parameters cannot be set meanwhile (37123).
+/// Refusals before anything is sent: an argument (34819), no file name
+/// (36929), another service running (36872), and parameters cannot be set
+/// meanwhile (37123).
 #[tokio::test]
 async fn ftp_commands_refuse_an_unusable_configuration_and_a_busy_stack() {
     let mut t = online_unit(EmulatorConfig::default()).await;
+    // The commands take no argument (p.28/29: `AT#FTPGET`, `AT#FTPPUT`).
+    assert_eq!(command(&mut t, "AT#FTPGET?", "34819\r\n").await, "\r\n#CME ERROR: 34819\r\n");
+    assert_eq!(command(&mut t, "AT#FTPPUT=1", "34819\r\n").await, "\r\n#CME ERROR: 34819\r\n");
     set(&mut t, "AT#FTPSERV=\"127.0.0.39\"").await;
     assert_eq!(command(&mut t, "AT#FTPGET", "\r\n#CME ERROR: 36929\r\n").await, "\r\n#CME ERROR: 36929\r\n");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -279,6 +326,7 @@ mod simulated {
     use rstest::rstest;
 
     use mtg::transport::Transport;
+    use tokio::io::AsyncWriteExt;
 
     use super::{command, online_unit, set};
 
@@ -304,6 +352,24 @@ mod simulated {
         assert_eq!(command(&mut t, "AT#FTPGET", "35862\r\n").await, "\r\n#CME ERROR: 35862\r\n");
         assert!(t.now() - started >= Duration::from_secs(180), "{:?}", t.now() - started);
         assert!(wall.elapsed() < Duration::from_secs(5), "{:?}", wall.elapsed());
+    }
+
+    /// The GPRS session drops while the unit waits for the server: the
+    /// link's own report (35841) ends the command and the unit takes
+    /// commands again.
+    #[tokio::test]
+    async fn the_session_lost_during_a_transfer_ends_it() {
+        use mtg::control::{Control, GprsFault};
+        let net = SimNetwork::new();
+        net.peer("192.0.2.32:21".parse().unwrap(), PeerBehaviour::Silent);
+        let mut t = unit(&net, "192.0.2.32").await;
+        t.write_all(b"AT#FTPGET\r").await.unwrap();
+        t.control(&Control::GprsFault(GprsFault::SessionLost)).await.unwrap();
+        let got = super::read_until(&mut t, b"35841\r\n").await;
+        assert_eq!(got, b"\r\n#CME ERROR: 35841\r\n");
+        assert_eq!(command(&mut t, "AT", "OK\r\n").await, "\r\nOK\r\n");
+        // No IP link any more: 35867 (p.28 "once an IP link is established").
+        assert_eq!(command(&mut t, "AT#FTPGET", "35867\r\n").await, "\r\n#CME ERROR: 35867\r\n");
     }
 
     /// Replies the client cannot go on with.

@@ -685,6 +685,7 @@ impl Modem {
 
     fn ftp_apply(&mut self, actions: Vec<Action>, now: Instant) {
         let f = self.format();
+        let mut data_began = false;
         for action in actions {
             match action {
                 Action::Net(r) => self.net_requests.push(r),
@@ -695,7 +696,9 @@ impl Modem {
                     // mode; out of it, the command still runs.
                     let s = self.service.take();
                     self.set_service(s, if on { "FTP upload data" } else { "FTP upload data ended" });
-                    if !on {
+                    if on {
+                        data_began = true;
+                    } else {
                         self.set_mode(Mode::Busy, "FTP upload closing");
                     }
                 }
@@ -710,6 +713,11 @@ impl Modem {
                     self.release_queued(now);
                 }
             }
+        }
+        // What the host sent before `Ok_Info_WaitingForData` waited in the
+        // serial buffer: it is the upload's first payload.
+        if data_began && self.mode == Mode::Data {
+            self.release_queued(now);
         }
     }
 }
