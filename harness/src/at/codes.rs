@@ -284,7 +284,7 @@ impl Condition {
             // the note and the FTP codes of p.43 were not recovered.
             Condition::FtpConnectFailed => (
                 Stack(StackError::TcpOpenFailed),
-                RealDevice,
+                Inferred,
                 "p.28/29 answer a failed connection to the FTP server with a ch. 9 code; driver code names \
                  38016 \"TCP open failed\" ([code]), and the control connection is a TCP open",
             ),
@@ -320,7 +320,7 @@ impl Condition {
             ),
             Condition::FtpServerClosed => (
                 Stack(StackError::ClosedByPeer),
-                RealDevice,
+                Inferred,
                 "driver code names 37966 \"Session closed by peer\" ([code], [code2]) for a peer that \
                  closes; the FTP server closing the control connection before the end is that",
             ),

@@ -29,6 +29,18 @@
 //!   waiting for the `221` ("closes the FTP connection itself", p.28).
 //! - A download in ASCII is passed on as the server sends it (p.75 speaks of
 //!   what the unit *sends*).
+//!
+//! Readings where the pages disagree (digest §13):
+//! - "is echoed" (p.73 of the unit's end-of-download ETX, p.75 of the host's
+//!   ETX, item 28): the download's ETX is sent once, as p.28's table shows;
+//!   the host's ETX is not sent back, since the payload before it is "not
+//!   echoed" and p.29's table shows `OK` next.
+//! - The ready message of an upload is written as the unit's other
+//!   information messages (`Ok_Info_WaitingForData`, App. B p.75 and ch. 9),
+//!   not p.29's `OK_WaitingForData` (item 11).
+//! - The download's data begins once the server has started the transfer
+//!   (`150`) and the data connection is up; an error before that comes
+//!   alone, an error after it follows the ETX (p.73 step 5).
 
 pub mod reply;
 
