@@ -429,8 +429,20 @@ names = sorted(ftp.nlst())
 assert names == ["hello.bin", "readme.txt", "up.bin", "up.txt"], names
 listing = []
 ftp.retrlines("LIST", listing.append)
-assert len(listing) == 4, listing
+assert len(listing) == 4 and all(l.startswith("-rw") for l in listing), listing
 ftp.delete("hello.bin")
+assert ftp.sendcmd("SYST").startswith("215")
+assert ftp.sendcmd("EPSV").startswith("229")
+assert ftp.mkd("made") == "/pub/made", "MKD"
+ftp.cwd("made")
+ftp.sendcmd("CDUP")
+assert ftp.pwd() == "/pub", ftp.pwd()
+assert ftp.sendcmd("NOOP").startswith("200")
+try:
+    ftp.sendcmd("PORT 10,0,0,1,4,1")
+    raise SystemExit("PORT to a non-loopback address was accepted")
+except ftplib.error_perm as e:
+    assert str(e).startswith("504"), e
 try:
     ftp.retrbinary("RETR hello.bin", buf.write)
     raise SystemExit("a deleted file was served")
