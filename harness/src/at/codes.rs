@@ -173,6 +173,25 @@ pub enum Condition {
     TcpOpenFailed,
     /// A service command of ch. 3-7 this emulator version does not model.
     ServiceNotModelled,
+    /// The FTP control connection cannot be opened (refused, unreachable).
+    FtpConnectFailed,
+    /// The FTP server refuses FTPUN/FTPPW (`530`, `332`).
+    FtpLoginRefused,
+    /// The FTP server refuses the path or file (`550`, `450`, `553`).
+    FtpFileRefused,
+    /// Any other refusal or reply the FTP client cannot use (`5xx`, a
+    /// malformed reply, a `227` without an address).
+    FtpCommandRefused,
+    /// A transient refusal of the FTP server (`4xx` but `421`, `425`, `426`).
+    FtpServerBusy,
+    /// The FTP data connection cannot be opened or breaks (`PORT`/`PASV`
+    /// refused, `425`, `426`, the connection refused or closed early).
+    FtpDataFailed,
+    /// The FTP server closes the control connection before the end (`421`,
+    /// or the connection drops).
+    FtpServerClosed,
+    /// The FTP server does not answer in time.
+    FtpTimeout,
 }
 
 /// The choice made for a condition.
@@ -195,6 +214,14 @@ impl Condition {
         Condition::CannotListen,
         Condition::TcpOpenFailed,
         Condition::ServiceNotModelled,
+        Condition::FtpConnectFailed,
+        Condition::FtpLoginRefused,
+        Condition::FtpFileRefused,
+        Condition::FtpCommandRefused,
+        Condition::FtpServerBusy,
+        Condition::FtpDataFailed,
+        Condition::FtpServerClosed,
+        Condition::FtpTimeout,
     ];
 
     pub fn choice(self) -> Choice {
@@ -251,6 +278,57 @@ impl Condition {
                 ProjectChoice,
                 "the unit would run the service; this emulator version does not model it and says so on \
                  stderr, answering a plain ERROR rather than any code that means something else",
+            ),
+            // FTP (p.28-29): the tables print 38027 and "#CME ERROR: <value>:
+            // connection to the FTP server failed, see ch. 9"; the rest of
+            // the note and the FTP codes of p.43 were not recovered.
+            Condition::FtpConnectFailed => (
+                Stack(StackError::TcpOpenFailed),
+                Inferred,
+                "p.28/29 answer a failed connection to the FTP server with a ch. 9 code; driver code names \
+                 38016 \"TCP open failed\" ([code]), and the control connection is a TCP open",
+            ),
+            Condition::FtpLoginRefused => (
+                Stack(StackError::BadConfiguration),
+                Inferred,
+                "the server refuses FTPUN/FTPPW: the parameters configured for the login are wrong, 36929 \
+                 \"Bad parameter configuration attempt\"",
+            ),
+            Condition::FtpFileRefused => (
+                Stack(StackError::BadConfiguration),
+                Inferred,
+                "the server refuses the configured path or file name (FTPGETPATH, FTPGETFILENAME, \
+                 FTPPUTPATH, FTPPUTFILENAME): 36929 \"Bad parameter configuration attempt\"",
+            ),
+            Condition::FtpCommandRefused => (
+                Stack(StackError::BadConfiguration),
+                Inferred,
+                "the server permanently refuses what the configuration asks (FTPTYPE, FTPMODE) or answers \
+                 what the client cannot use: 36929 \"Bad parameter configuration attempt\"",
+            ),
+            Condition::FtpServerBusy => (
+                Stack(StackError::ResourceUnavailable),
+                Inferred,
+                "a transient refusal (4xx: file busy, insufficient storage, local error) is a resource that \
+                 is not available now: 36872 \"internal resource unavailable\"",
+            ),
+            Condition::FtpDataFailed => (
+                Stack(StackError::TcpOpenFailed),
+                Inferred,
+                "the data connection is a second TCP connection of the transfer; when it cannot be opened \
+                 or breaks, 38016 \"TCP open failed\" ([code]) is the nearest meaning",
+            ),
+            Condition::FtpServerClosed => (
+                Stack(StackError::ClosedByPeer),
+                Inferred,
+                "driver code names 37966 \"Session closed by peer\" ([code], [code2]) for a peer that \
+                 closes; the FTP server closing the control connection before the end is that",
+            ),
+            Condition::FtpTimeout => (
+                Stack(StackError::InactivityTimeout),
+                Inferred,
+                "the server does not answer within the client's wait: 35862 \"Timeout, no activity on \
+                 network connection\"",
             ),
         };
         Choice { answer, basis, why }

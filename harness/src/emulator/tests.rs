@@ -320,7 +320,7 @@ mod tcp_boundary {
         m.receive(b"AT#LTCPSTART=1\r", t0);
         assert_eq!(m.take_requests(), vec![Request::Listen { socket: 1, port: 7000, allowed: None }]);
         assert_eq!(output(&mut m), "\r\nOK\r\n");
-        m.net_event(Event::Listening { socket: 1 }, t0);
+        m.net_event(Event::Listening { socket: 1, local: "127.0.0.1:2000".parse().unwrap() }, t0);
         m.net_event(Event::Connected { socket: 1, peer: peer() }, t0);
         assert_eq!(output(&mut m), "\r\nOk_Info_WaitingForData\r\n");
         m.receive(b"\x03", t0);

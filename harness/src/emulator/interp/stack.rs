@@ -101,6 +101,9 @@ impl Modem {
         if matches!(name, "LTCPSTART" | "LTCPSTOP" | "OTCP") {
             return self.tcp_command(name, cmd.form, now);
         }
+        if matches!(name, "FTPGET" | "FTPPUT") {
+            return self.ftp_command(name, cmd.form, now);
+        }
         let known = matches!(name, "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
             || SERVICE_COMMANDS.contains(&name);
         if !known {

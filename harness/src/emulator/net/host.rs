@@ -206,7 +206,8 @@ async fn listen(
             return;
         }
     };
-    let _ = events.send(Event::Listening { socket });
+    let local = listener.local_addr().unwrap_or_else(|_| listen_address(0));
+    let _ = events.send(Event::Listening { socket, local });
     let (stream, peer) = loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -63,8 +63,8 @@ pub enum Failure {
 /// What the network did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A listening socket is up.
-    Listening { socket: u8 },
+    /// A listening socket is up on `local` (the FTP client's `PORT` names it).
+    Listening { socket: u8, local: SocketAddr },
     /// A peer connected (listen) or the connection is up (connect).
     Connected { socket: u8, peer: SocketAddr },
     /// Stream payload from the peer.

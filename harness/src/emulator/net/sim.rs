@@ -173,7 +173,10 @@ impl State {
         match request {
             Request::Listen { socket, port, allowed } => {
                 self.sockets.insert(socket, Socket::Listening);
-                self.after(now, 0, Event::Listening { socket });
+                // The simulated unit listens on loopback; port 0 takes the
+                // first dynamic port.
+                let local = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), if port == 0 { 49152 } else { port });
+                self.after(now, 0, Event::Listening { socket, local });
                 let (coming, rest): (Vec<SimClient>, Vec<SimClient>) = std::mem::take(&mut self.clients)
                     .into_iter()
                     .partition(|c| c.port == port && allowed.is_none_or(|a| a == c.from.ip()));
@@ -269,7 +272,7 @@ impl State {
 
 fn event_socket(e: &Event) -> Option<u8> {
     match e {
-        Event::Listening { socket }
+        Event::Listening { socket, .. }
         | Event::Connected { socket, .. }
         | Event::Data { socket, .. }
         | Event::PeerClosed { socket }
@@ -371,7 +374,7 @@ mod tests {
         assert_eq!(
             run(&mut net, t0),
             vec![
-                Event::Listening { socket: 2 },
+                Event::Listening { socket: 2, local: "127.0.0.1:2000".parse().unwrap() },
                 Event::Connected { socket: 2, peer: addr("10.1.1.1:4000") },
                 Event::Data { socket: 2, bytes: b"hi".to_vec() },
                 Event::PeerClosed { socket: 2 },

@@ -18,6 +18,7 @@
 //! 3. Route its AT# commands from the stack command table.
 
 pub mod data_mode;
+pub mod ftp;
 pub mod tcp;
 
 use std::time::Instant;
@@ -32,6 +33,8 @@ use super::{Mode, Modem, Timed};
 pub enum Running {
     /// A TCP socket of chapter 5.
     Tcp(tcp::Socket),
+    /// An `AT#FTPGET` or `AT#FTPPUT` of chapter 4.
+    Ftp(Box<ftp::Transfer>),
 }
 
 impl Running {
@@ -39,6 +42,7 @@ impl Running {
     fn describe(&self) -> String {
         match self {
             Running::Tcp(s) => s.describe(),
+            Running::Ftp(t) => t.describe(),
         }
     }
 
@@ -46,6 +50,7 @@ impl Running {
     pub fn data_mode(&mut self) -> Option<&mut DataMode> {
         match self {
             Running::Tcp(s) => s.data_mode(),
+            Running::Ftp(t) => t.data_mode(),
         }
     }
 
@@ -53,6 +58,7 @@ impl Running {
     fn sockets(&self) -> Vec<u8> {
         match self {
             Running::Tcp(s) => vec![s.id()],
+            Running::Ftp(_) => vec![ftp::CONTROL, ftp::DATA],
         }
     }
 }
@@ -88,6 +94,7 @@ impl Modem {
     pub fn net_event(&mut self, event: Event, now: Instant) {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_event(event, now),
+            Some(Running::Ftp(_)) => self.ftp_event(event, now),
             None => {
                 // A connection that arrives after its service ended is closed.
                 if let Event::Connected { socket, .. } = event {
@@ -109,7 +116,7 @@ impl Modem {
             HostByte::Flush => self.flush(),
             HostByte::End => {
                 self.flush();
-                self.end_data_mode();
+                self.end_data_mode(now);
             }
         }
     }
@@ -127,19 +134,27 @@ impl Modem {
                 let socket = s.id();
                 self.net_requests.push(Request::Send { socket, bytes });
             }
+            Running::Ftp(t) => {
+                let bytes = t.outgoing(bytes);
+                self.net_requests.push(Request::Send { socket: ftp::DATA, bytes });
+            }
         }
     }
 
     /// The host ended the data mode (an unescaped ETX, the mail terminator).
-    fn end_data_mode(&mut self) {
+    fn end_data_mode(&mut self, now: Instant) {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_local_close(),
+            Some(Running::Ftp(_)) => self.ftp_host_end(now),
             None => {}
         }
     }
 
     /// End of the service when the IP link goes (CONNECTIONSTOP, session lost).
     pub(crate) fn stop_services(&mut self) {
+        if matches!(self.service, Some(Running::Ftp(_))) {
+            self.ftp_link_lost();
+        }
         if let Some(service) = &self.service {
             for socket in service.sockets() {
                 self.net_requests.push(Request::Close { socket });
