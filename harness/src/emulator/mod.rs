@@ -215,6 +215,8 @@ pub(crate) enum Timed {
     Radio(radio::Event),
     /// TCPTXDELAY expired: send the pending payload.
     Flush,
+    /// A deadline of the running mail service (ch. 3).
+    Mail(services::mail::Deadline),
 }
 
 /// One emulated unit.
@@ -317,6 +319,7 @@ impl Modem {
                 Timed::Emit(bytes) => self.out.extend_from_slice(&bytes),
                 Timed::Radio(event) => self.radio_event(event, now),
                 Timed::Flush => self.flush(),
+                Timed::Mail(deadline) => self.mail_deadline(deadline, now),
             }
         }
     }

@@ -18,6 +18,9 @@
 //! 3. Route its AT# commands from the stack command table.
 
 pub mod data_mode;
+pub mod mail;
+pub mod pop3;
+pub mod smtp;
 pub mod tcp;
 
 use std::time::Instant;
@@ -32,6 +35,10 @@ use super::{Mode, Modem, Timed};
 pub enum Running {
     /// A TCP socket of chapter 5.
     Tcp(tcp::Socket),
+    /// `#SENDMAILi` or `#PUTMAIL` (ch. 3).
+    Smtp(Box<smtp::Smtp>),
+    /// `#GETMAIL` (ch. 3).
+    Pop3(Box<pop3::Pop3>),
 }
 
 impl Running {
@@ -39,6 +46,8 @@ impl Running {
     fn describe(&self) -> String {
         match self {
             Running::Tcp(s) => s.describe(),
+            Running::Smtp(s) => s.describe(),
+            Running::Pop3(p) => p.describe(),
         }
     }
 
@@ -46,6 +55,8 @@ impl Running {
     pub fn data_mode(&mut self) -> Option<&mut DataMode> {
         match self {
             Running::Tcp(s) => s.data_mode(),
+            Running::Smtp(s) => s.data_mode(),
+            Running::Pop3(_) => None,
         }
     }
 
@@ -53,6 +64,8 @@ impl Running {
     fn sockets(&self) -> Vec<u8> {
         match self {
             Running::Tcp(s) => vec![s.id()],
+            Running::Smtp(_) => vec![mail::SMTP_SOCKET],
+            Running::Pop3(_) => vec![mail::POP3_SOCKET],
         }
     }
 }
@@ -88,6 +101,8 @@ impl Modem {
     pub fn net_event(&mut self, event: Event, now: Instant) {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_event(event, now),
+            Some(Running::Smtp(_)) => self.smtp_event(event, now),
+            Some(Running::Pop3(_)) => self.pop3_event(event, now),
             None => {
                 // A connection that arrives after its service ended is closed.
                 if let Event::Connected { socket, .. } = event {
@@ -99,6 +114,9 @@ impl Modem {
 
     /// A byte from the host in data mode.
     pub(crate) fn data_byte(&mut self, b: u8, now: Instant) {
+        if let Some(Running::Smtp(_)) = self.service {
+            self.smtp_host_byte(now);
+        }
         let Some(mode) = self.service.as_mut().and_then(Running::data_mode) else {
             self.set_mode(Mode::Command, "no service in data mode");
             return;
@@ -127,6 +145,8 @@ impl Modem {
                 let socket = s.id();
                 self.net_requests.push(Request::Send { socket, bytes });
             }
+            Running::Smtp(_) => self.smtp_body(&bytes),
+            Running::Pop3(_) => {}
         }
     }
 
@@ -134,7 +154,8 @@ impl Modem {
     fn end_data_mode(&mut self) {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_local_close(),
-            None => {}
+            Some(Running::Smtp(_)) => self.smtp_end_of_body(),
+            Some(Running::Pop3(_)) | None => {}
         }
     }
 
