@@ -364,6 +364,28 @@ mod simulated {
         super::ok(&mut t, "AT").await;
     }
 
+    /// The GPRS session drops while the unit waits for a silent server:
+    /// 35841 ends the command and the unit takes commands again.
+    #[tokio::test]
+    async fn a_session_lost_during_getmail_ends_it() {
+        use mtg::control::{Control, GprsFault};
+        let net = SimNetwork::new();
+        let peer: SocketAddr = SocketAddr::from(([192, 0, 2, 25], 110));
+        net.peer(peer, PeerBehaviour::Silent);
+        let config = EmulatorConfig { network: Network::Simulated(net), ..EmulatorConfig::default() };
+        let mut t = super::online(config).await;
+        super::ok(&mut t, "AT#POP3SERV=\"192.0.2.25\"").await;
+        super::ok(&mut t, "AT#POP3UN=\"u\"").await;
+        use tokio::io::AsyncWriteExt;
+        t.write_all(b"AT#GETMAIL\r").await.unwrap();
+        // Typed while the command runs: answered after it.
+        t.write_all(b"AT\r").await.unwrap();
+        t.control(&Control::GprsFault(GprsFault::SessionLost)).await.unwrap();
+        let got = super::read_until(&mut t, b"OK\r\n").await;
+        assert_eq!(got, b"\r\n#CME ERROR: 35841\r\n\r\nOK\r\n");
+        assert_eq!(super::command(&mut t, "AT#VSTATE", "OK\r\n").await, "#STATE: \"IDLE\"\r\n\r\nOK\r\n");
+    }
+
     #[tokio::test]
     async fn an_unknown_server_name_answers_38027() {
         let net = SimNetwork::new();

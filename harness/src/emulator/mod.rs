@@ -322,12 +322,24 @@ impl Modem {
                 Timed::Mail(deadline) => self.mail_deadline(deadline, now),
             }
         }
+        self.settle(now);
     }
 
     /// Apply an emulator control (radio event, fault). `Restart` is handled
     /// by whoever owns the modem: it builds a new one on the same flash.
     pub fn control(&mut self, control: &Control, now: Instant) -> Result<(), ControlError> {
-        self.radio_control(control, now)
+        let result = self.radio_control(control, now);
+        self.settle(now);
+        result
+    }
+
+    /// Input held while a command ran, once no command runs any more: a
+    /// service that ended with the IP link (its command answered by the
+    /// link's error) leaves it behind.
+    fn settle(&mut self, now: Instant) {
+        if self.mode != Mode::Busy && !self.queued.is_empty() {
+            self.release_queued(now);
+        }
     }
 
     fn format(&self) -> Format {
