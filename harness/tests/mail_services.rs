@@ -155,7 +155,9 @@ async fn putmail_body_typed_in_pieces_across_txdelay() {
     let mut t = online(EmulatorConfig::default()).await;
     smtp_setup(&mut t, server.endpoint()).await;
     ok(&mut t, "AT#REC1=\"a@x.org\"").await;
-    command(&mut t, "AT#PUTMAIL", "Ok_Info_WaitingForData\r\n").await;
+    // A command line ended by <CR><LF>: the <LF> is no body byte.
+    t.write_all(b"AT#PUTMAIL\r\n").await.unwrap();
+    read_until(&mut t, b"Ok_Info_WaitingForData\r\n").await;
     // Pauses longer than the 100 ms the unit holds body bytes.
     for piece in [b"a\r\n.".as_slice(), b"x\r\n.", b"\r", b"\n"] {
         t.write_all(piece).await.unwrap();
@@ -234,6 +236,29 @@ async fn putmail_error_after_the_data_mode_is_not_preceded_by_the_terminator() {
     t.write_all(b"hello\r\n.\r\n").await.unwrap();
     // p.50: "an error message not preceded by [CR][LF].[CR][LF]".
     assert_eq!(read_until(&mut t, b"37966\r\n").await, b"\r\n#CME ERROR: 37966\r\n");
+}
+
+/// Refusals before any connection: what the unit checks itself.
+#[tokio::test]
+async fn mail_commands_refused_before_connecting() {
+    let mut t = online(EmulatorConfig::default()).await;
+    // Nothing to send to, no server (inferred: 36929, the parameters are unusable).
+    for cmd in ["AT#SENDMAIL1", "AT#SENDMAIL3", "AT#PUTMAIL", "AT#GETMAIL"] {
+        assert_eq!(command(&mut t, cmd, "\r\n").await, "\r\n#CME ERROR: 36929\r\n", "{cmd}");
+    }
+    // The commands take no argument.
+    assert_eq!(command(&mut t, "AT#SENDMAIL1?", "\r\n").await, "\r\n#CME ERROR: 34819\r\n");
+    assert_eq!(command(&mut t, "AT#SENDMAIL4", "\r\n").await, "\r\n#CME ERROR: 34817\r\n");
+    // Another service holds the stack (p.21-23: "except when ... already in
+    // a process using TCP resources").
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    ok(&mut t, &format!("AT#TCPPORT=1,{port}")).await;
+    ok(&mut t, "AT#TCPSERV=1,\"255.255.255.255\"").await;
+    ok(&mut t, "AT#LTCPSTART=1").await;
+    for cmd in ["AT#SENDMAIL2", "AT#PUTMAIL", "AT#GETMAIL"] {
+        assert_eq!(command(&mut t, cmd, "\r\n").await, "\r\n#CME ERROR: 36872\r\n", "{cmd}");
+    }
+    ok(&mut t, "AT#LTCPSTOP=1").await;
 }
 
 fn message(from: &str, subject: &str, body: &str) -> Vec<u8> {
@@ -434,6 +459,7 @@ s = smtplib.SMTP("{ip}", {port})
 s.ehlo("client.example")
 s.user, s.password = "{user}", "{pw}"
 print("login", s.auth("LOGIN", s.auth_login, initial_response_ok=False)[0])
+print("noop", s.noop()[0], s.rset()[0])
 s.quit()
 s = smtplib.SMTP("{ip}", {port})
 s.ehlo("client.example")
@@ -449,7 +475,7 @@ s.quit()
             pw = smtp::PASSWORD
         );
         let out = python(&script).await;
-        assert_eq!(out, "refused 550\nlogin 235\nauth 535\n");
+        assert_eq!(out, "refused 550\nlogin 235\nnoop 250 250\nauth 535\n");
         let mail = only_mail(&server);
         assert_eq!(mail.from, "sender@example.org");
         assert_eq!(mail.to, ["one@x.org", "two@y.org"]);
