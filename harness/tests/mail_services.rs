@@ -350,6 +350,26 @@ async fn getmail_error_in_the_middle_of_a_mail_ends_it_first() {
     assert_eq!(server.messages("close-retr").len(), 1, "nothing is deleted without QUIT");
 }
 
+/// A fixture that is dropped ends its open sessions too.
+#[tokio::test]
+async fn dropping_a_fixture_ends_its_sessions() {
+    let smtp = SmtpFixture::start(ip(61)).await.unwrap();
+    let pop3 = Pop3Fixture::start(ip(61)).await.unwrap();
+    let mut buf = [0u8; 128];
+    let mut sessions = Vec::new();
+    for (endpoint, greeting) in [(smtp.endpoint(), "220 smtp.a2myoper.com ESMTP"), (pop3.endpoint(), "+OK")] {
+        let mut s = tokio::net::TcpStream::connect(endpoint).await.unwrap();
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with(greeting));
+        sessions.push(s);
+    }
+    drop((smtp, pop3));
+    for mut s in sessions {
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.expect("closed");
+        assert_eq!(read.unwrap_or(0), 0);
+    }
+}
+
 /// The server deadline on the simulated network: three minutes of the
 /// unit's time, no wall time.
 mod simulated {
