@@ -166,6 +166,7 @@ impl Modem {
                 self.net_requests.push(Request::Close { socket });
             }
             self.set_service(None, "the IP link ended");
+            self.disarm_mail_deadline();
             // The command that waited for the service has its answer (the link's error).
             if self.mode == Mode::Busy {
                 self.set_mode(Mode::Command, "the IP link ended");
