@@ -134,7 +134,7 @@ impl Lines {
 /// The manual says which parameter goes in which field but prints no
 /// header: the layout is **inferred** from RFC 5322 (§3.4: a display name
 /// in quotes before the address in angle brackets; addresses of a field
-/// separated by commas). No `Date:` or `Message-ID:` (inferred: the stack
+/// separated by commas, folded past 78 characters). No `Date:` or `Message-ID:` (inferred: the stack
 /// has no calendar of its own; receiving servers add them), no `Cc:` when
 /// CCRECi is empty.
 pub fn header(sender_name: &str, sender_addr: &str, to: &[String], cc: &str, subject: &str) -> Vec<u8> {
@@ -143,12 +143,36 @@ pub fn header(sender_name: &str, sender_addr: &str, to: &[String], cc: &str, sub
     } else {
         format!("\"{}\" <{sender_addr}>", sender_name.replace(['"', '\\'], ""))
     };
-    let mut head = format!("From: {from}\r\nTo: {}\r\n", to.join(", "));
+    let mut head = format!("From: {from}\r\n{}", address_field("To", to));
     if !cc.is_empty() {
         head.push_str(&format!("Cc: {cc}\r\n"));
     }
     head.push_str(&format!("Subject: {subject}\r\n\r\n"));
     head.into_bytes()
+}
+
+/// `Name: a, b, …` folded before an address that would take the line past
+/// 78 characters (RFC 5322 §2.1.1; ten addresses of 120 characters, p.18,
+/// would pass the 998-character limit unfolded).
+fn address_field(name: &str, addresses: &[String]) -> String {
+    let mut field = format!("{name}:");
+    let mut line = field.len();
+    for (i, a) in addresses.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        if i > 0 && line + sep.len() + 1 + a.len() > 78 {
+            field.push_str(sep);
+            field.push_str("\r\n ");
+            line = 1;
+        } else {
+            field.push_str(sep);
+            field.push(' ');
+            line += sep.len() + 1;
+        }
+        field.push_str(a);
+        line += a.len();
+    }
+    field.push_str("\r\n");
+    field
 }
 
 /// Base64 (RFC 4648 §4, with padding), for AUTH LOGIN.
@@ -311,6 +335,19 @@ mod tests {
         );
         let h = header("", "toto@myoper.com", &to[..1], "", "");
         assert_eq!(String::from_utf8(h).unwrap(), "From: <toto@myoper.com>\r\nTo: a@x.org\r\nSubject: \r\n\r\n");
+    }
+
+    #[test]
+    fn long_address_lists_are_folded() {
+        let to: Vec<String> = (0..4).map(|i| format!("recipient-number-{i}@some-long-domain.example")).collect();
+        let field = address_field("To", &to);
+        assert_eq!(
+            field,
+            "To: recipient-number-0@some-long-domain.example,\r\n recipient-number-1@some-long-domain.example,\r\n \
+             recipient-number-2@some-long-domain.example,\r\n recipient-number-3@some-long-domain.example\r\n"
+        );
+        assert!(field.split("\r\n").all(|l| l.len() <= 78));
+        assert_eq!(address_field("To", &["a@x".into(), "b@y".into()]), "To: a@x, b@y\r\n");
     }
 
     #[test]
