@@ -192,6 +192,20 @@ pub enum Condition {
     FtpServerClosed,
     /// The FTP server does not answer in time.
     FtpTimeout,
+    /// A mail server turned down what the unit's parameters say (p.21-23
+    /// list invalid SMTPUN/SMTPPW, POP3UN/POP3PW and REC1/CCREC1 addresses):
+    /// AUTH, USER/PASS, EHLO and HELO with DOMAIN, MAIL FROM, RCPT TO.
+    MailParameterRefused,
+    /// A mail server refused to serve: a greeting that is not 220 / `+OK`,
+    /// a 421, DATA or the message refused, RETR or DELE refused.
+    MailServerRefused,
+    /// A mail server closed the connection in the middle of the dialogue.
+    MailPeerClosed,
+    /// A POP3 server that does not answer within the time an SMTP server
+    /// has (p.68: 3 minutes).
+    Pop3NoAnswer,
+    /// `#PUTMAIL`: nothing from the host for 50 seconds in data mode (p.23).
+    PutMailHostSilent,
 }
 
 /// The choice made for a condition.
@@ -222,6 +236,11 @@ impl Condition {
         Condition::FtpDataFailed,
         Condition::FtpServerClosed,
         Condition::FtpTimeout,
+        Condition::MailParameterRefused,
+        Condition::MailServerRefused,
+        Condition::MailPeerClosed,
+        Condition::Pop3NoAnswer,
+        Condition::PutMailHostSilent,
     ];
 
     pub fn choice(self) -> Choice {
@@ -329,6 +348,40 @@ impl Condition {
                 Inferred,
                 "the server does not answer within the client's wait: 35862 \"Timeout, no activity on \
                  network connection\"",
+            ),
+            Condition::MailParameterRefused => (
+                Stack(StackError::BadConfiguration),
+                Inferred,
+                "p.21-23 name invalid credentials and recipient addresses among the causes of \
+                 `#CME ERROR: <value>` without the value; the nearest printed meaning is 36929 \
+                 \"Bad parameter configuration attempt\": the configured parameter is what the server refused",
+            ),
+            Condition::MailServerRefused => (
+                Stack(StackError::ClosedByPeer),
+                Inferred,
+                "p.22 names a server \"temporarily out of service\" without its code; a server that refuses \
+                 the session, the DATA or the message ends the exchange from its side, which is the meaning \
+                 driver code gives 37966 (\"Session closed by peer\", [code], [code2])",
+            ),
+            Condition::MailPeerClosed => (
+                Stack(StackError::ClosedByPeer),
+                RealDevice,
+                "driver code maps 37966 to \"Session closed by peer\" ([code], [code2]); the mail tables print \
+                 only `#CME ERROR: <value>`",
+            ),
+            Condition::Pop3NoAnswer => (
+                Stack(StackError::InactivityTimeout),
+                Inferred,
+                "only the SMTP server's 3 minutes are printed (p.68, 37964, whose text names the SMTP server); \
+                 35862 reads \"Timeout, no activity on network connection\", which is what a silent POP3 \
+                 server is",
+            ),
+            Condition::PutMailHostSilent => (
+                Stack(StackError::InactivityTimeout),
+                Inferred,
+                "p.23 lists \"an inactivity period of 50 seconds on the serial port\" among #PUTMAIL's errors \
+                 without its code; 35862 \"Timeout, no activity\" is the only printed inactivity timeout \
+                 (its text says network connection: the nearest meaning, not the same)",
             ),
         };
         Choice { answer, basis, why }

@@ -217,6 +217,8 @@ pub(crate) enum Timed {
     Flush,
     /// The FTP client's wait for its server may have expired.
     FtpTimeout,
+    /// A deadline of the running mail service (ch. 3).
+    Mail(services::mail::Deadline),
 }
 
 /// One emulated unit.
@@ -320,14 +322,27 @@ impl Modem {
                 Timed::Radio(event) => self.radio_event(event, now),
                 Timed::Flush => self.flush(),
                 Timed::FtpTimeout => self.ftp_timer(now),
+                Timed::Mail(deadline) => self.mail_deadline(deadline, now),
             }
         }
+        self.settle(now);
     }
 
     /// Apply an emulator control (radio event, fault). `Restart` is handled
     /// by whoever owns the modem: it builds a new one on the same flash.
     pub fn control(&mut self, control: &Control, now: Instant) -> Result<(), ControlError> {
-        self.radio_control(control, now)
+        let result = self.radio_control(control, now);
+        self.settle(now);
+        result
+    }
+
+    /// Input held while a command ran, once no command runs any more: a
+    /// service that ended with the IP link (its command answered by the
+    /// link's error) leaves it behind.
+    fn settle(&mut self, now: Instant) {
+        if self.mode != Mode::Busy && !self.queued.is_empty() {
+            self.release_queued(now);
+        }
     }
 
     fn format(&self) -> Format {

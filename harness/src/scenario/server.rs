@@ -20,6 +20,7 @@ pub const FIXTURE_VARS: &[(&str, Capability)] = &[
     ("smtp.port", Capability::Smtp),
     ("smtp.user", Capability::Smtp),
     ("smtp.password", Capability::Smtp),
+    ("smtp.refuse-port", Capability::Smtp),
     ("pop3.host", Capability::Pop3),
     ("pop3.port", Capability::Pop3),
     ("ftp.host", Capability::Ftp),

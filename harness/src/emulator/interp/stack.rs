@@ -104,6 +104,9 @@ impl Modem {
         if matches!(name, "FTPGET" | "FTPPUT") {
             return self.ftp_command(name, cmd.form, now);
         }
+        if let Some(outcome) = self.mail_command(name, cmd.form) {
+            return outcome;
+        }
         let known = matches!(name, "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
             || SERVICE_COMMANDS.contains(&name);
         if !known {
@@ -351,6 +354,25 @@ impl Modem {
             }
             _ => None,
         }
+    }
+}
+
+impl Modem {
+    /// The mail commands of ch. 3 (p.21-23), which take no argument.
+    fn mail_command(&mut self, name: &str, form: Form<'_>) -> Option<Outcome> {
+        use crate::emulator::services::smtp::Command;
+        let command = match name {
+            "GETMAIL" => None,
+            "PUTMAIL" => Some(Command::PutMail),
+            _ => Some(Command::SendMail(mail_index(name.strip_prefix("SENDMAIL")?)?)),
+        };
+        if form != Form::Action {
+            return Some(Outcome::Error(Error::Stack(StackError::SyntaxError)));
+        }
+        Some(match command {
+            None => self.getmail(),
+            Some(c) => self.smtp_command(c),
+        })
     }
 }
 

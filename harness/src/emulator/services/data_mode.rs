@@ -27,9 +27,8 @@ pub enum Coding {
     Dle,
     /// Every byte is payload; the host cannot end.
     Transparent,
-    /// Every byte is payload; `<CR><LF>.<CR><LF>` ends (and is payload too).
-    // The coding of `#PUTMAIL`, whose SMTP service is the next to come.
-    #[allow(dead_code)]
+    /// Every byte is payload; `<CR><LF>.<CR><LF>` ends (and is payload too):
+    /// `#PUTMAIL` (see [`super::smtp`]).
     MailBody,
 }
 

@@ -19,6 +19,9 @@
 
 pub mod data_mode;
 pub mod ftp;
+pub mod mail;
+pub mod pop3;
+pub mod smtp;
 pub mod tcp;
 
 use std::time::Instant;
@@ -35,6 +38,10 @@ pub enum Running {
     Tcp(tcp::Socket),
     /// An `AT#FTPGET` or `AT#FTPPUT` of chapter 4.
     Ftp(Box<ftp::Transfer>),
+    /// `#SENDMAILi` or `#PUTMAIL` (ch. 3).
+    Smtp(Box<smtp::Smtp>),
+    /// `#GETMAIL` (ch. 3).
+    Pop3(Box<pop3::Pop3>),
 }
 
 impl Running {
@@ -43,6 +50,8 @@ impl Running {
         match self {
             Running::Tcp(s) => s.describe(),
             Running::Ftp(t) => t.describe(),
+            Running::Smtp(s) => s.describe(),
+            Running::Pop3(p) => p.describe(),
         }
     }
 
@@ -51,6 +60,8 @@ impl Running {
         match self {
             Running::Tcp(s) => s.data_mode(),
             Running::Ftp(t) => t.data_mode(),
+            Running::Smtp(s) => s.data_mode(),
+            Running::Pop3(_) => None,
         }
     }
 
@@ -59,6 +70,8 @@ impl Running {
         match self {
             Running::Tcp(s) => vec![s.id()],
             Running::Ftp(_) => vec![ftp::CONTROL, ftp::DATA],
+            Running::Smtp(_) => vec![mail::SMTP_SOCKET],
+            Running::Pop3(_) => vec![mail::POP3_SOCKET],
         }
     }
 }
@@ -95,6 +108,8 @@ impl Modem {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_event(event, now),
             Some(Running::Ftp(_)) => self.ftp_event(event, now),
+            Some(Running::Smtp(_)) => self.smtp_event(event, now),
+            Some(Running::Pop3(_)) => self.pop3_event(event, now),
             None => {
                 // A connection that arrives after its service ended is closed.
                 if let Event::Connected { socket, .. } = event {
@@ -106,6 +121,9 @@ impl Modem {
 
     /// A byte from the host in data mode.
     pub(crate) fn data_byte(&mut self, b: u8, now: Instant) {
+        if let Some(Running::Smtp(_)) = self.service {
+            self.smtp_host_byte(now);
+        }
         let Some(mode) = self.service.as_mut().and_then(Running::data_mode) else {
             self.set_mode(Mode::Command, "no service in data mode");
             return;
@@ -138,6 +156,8 @@ impl Modem {
                 let bytes = t.outgoing(bytes);
                 self.net_requests.push(Request::Send { socket: ftp::DATA, bytes });
             }
+            Running::Smtp(_) => self.smtp_body(&bytes),
+            Running::Pop3(_) => {}
         }
     }
 
@@ -146,7 +166,8 @@ impl Modem {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_local_close(),
             Some(Running::Ftp(_)) => self.ftp_host_end(now),
-            None => {}
+            Some(Running::Smtp(_)) => self.smtp_end_of_body(),
+            Some(Running::Pop3(_)) | None => {}
         }
     }
 
@@ -160,6 +181,11 @@ impl Modem {
                 self.net_requests.push(Request::Close { socket });
             }
             self.set_service(None, "the IP link ended");
+            self.disarm_mail_deadline();
+            // The command that waited for the service has its answer (the link's error).
+            if self.mode == Mode::Busy {
+                self.set_mode(Mode::Command, "the IP link ended");
+            }
         }
     }
 }
