@@ -215,6 +215,8 @@ pub(crate) enum Timed {
     Radio(radio::Event),
     /// TCPTXDELAY expired: send the pending payload.
     Flush,
+    /// PINGDELAY after echo request `seq` of `#PING` `query` (p.37).
+    Ping { query: u32, seq: u16 },
 }
 
 /// One emulated unit.
@@ -317,6 +319,7 @@ impl Modem {
                 Timed::Emit(bytes) => self.out.extend_from_slice(&bytes),
                 Timed::Radio(event) => self.radio_event(event, now),
                 Timed::Flush => self.flush(),
+                Timed::Ping { query, seq } => self.ping_timer(query, seq, now),
             }
         }
     }

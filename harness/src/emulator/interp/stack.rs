@@ -101,6 +101,12 @@ impl Modem {
         if matches!(name, "LTCPSTART" | "LTCPSTOP" | "OTCP") {
             return self.tcp_command(name, cmd.form, now);
         }
+        if matches!(name, "OUDP" | "LUDPSTART" | "LUDPSTOP" | "PING") {
+            if cmd.form != Form::Action {
+                return Outcome::Error(Error::Stack(StackError::SyntaxError));
+            }
+            return if name == "PING" { self.ping_command(now) } else { self.udp_command(name) };
+        }
         let known = matches!(name, "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
             || SERVICE_COMMANDS.contains(&name);
         if !known {

@@ -18,7 +18,10 @@
 //! 3. Route its AT# commands from the stack command table.
 
 pub mod data_mode;
+pub mod ping;
+pub mod resolver;
 pub mod tcp;
+pub mod udp;
 
 use std::time::Instant;
 
@@ -32,6 +35,10 @@ use super::{Mode, Modem, Timed};
 pub enum Running {
     /// A TCP socket of chapter 5.
     Tcp(tcp::Socket),
+    /// The UDP session of chapter 6.
+    Udp(udp::Session),
+    /// `#PING` of chapter 7.
+    Ping(ping::Ping),
 }
 
 impl Running {
@@ -39,6 +46,8 @@ impl Running {
     fn describe(&self) -> String {
         match self {
             Running::Tcp(s) => s.describe(),
+            Running::Udp(s) => s.describe(),
+            Running::Ping(p) => p.describe(),
         }
     }
 
@@ -46,6 +55,8 @@ impl Running {
     pub fn data_mode(&mut self) -> Option<&mut DataMode> {
         match self {
             Running::Tcp(s) => s.data_mode(),
+            Running::Udp(s) => s.data_mode(),
+            Running::Ping(_) => None,
         }
     }
 
@@ -53,6 +64,8 @@ impl Running {
     fn sockets(&self) -> Vec<u8> {
         match self {
             Running::Tcp(s) => vec![s.id()],
+            Running::Udp(_) => vec![udp::SOCKET],
+            Running::Ping(_) => Vec::new(),
         }
     }
 }
@@ -81,13 +94,17 @@ impl Modem {
 
     /// Network work requested since the last call (performed by the unit).
     pub fn take_requests(&mut self) -> Vec<Request> {
-        std::mem::take(&mut self.net_requests)
+        let mut requests = std::mem::take(&mut self.net_requests);
+        self.tell_dns_servers(&mut requests);
+        requests
     }
 
     /// What the network did.
     pub fn net_event(&mut self, event: Event, now: Instant) {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_event(event, now),
+            Some(Running::Udp(_)) => self.udp_event(event, now),
+            Some(Running::Ping(_)) => self.ping_event(event, now),
             None => {
                 // A connection that arrives after its service ended is closed.
                 if let Event::Connected { socket, .. } = event {
@@ -127,6 +144,14 @@ impl Modem {
                 let socket = s.id();
                 self.net_requests.push(Request::Send { socket, bytes });
             }
+            Running::Udp(s) => {
+                // One datagram per flush, to the remote the session fixed (p.34-35).
+                if let Some(to) = s.remote() {
+                    let (host, port) = (to.ip().to_string(), to.port());
+                    self.net_requests.push(Request::SendTo { socket: udp::SOCKET, host, port, bytes });
+                }
+            }
+            Running::Ping(_) => {}
         }
     }
 
@@ -134,7 +159,8 @@ impl Modem {
     fn end_data_mode(&mut self) {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_local_close(),
-            None => {}
+            Some(Running::Udp(_)) => self.udp_local_close(),
+            Some(Running::Ping(_)) | None => {}
         }
     }
 
