@@ -526,3 +526,74 @@ async fn the_echo_fixtures_answer_a_python_client_and_record_what_it_sent() {
     );
     assert_eq!(tcp.observe(&Observe::Datagrams).unwrap(), None, "each fixture answers for its own server");
 }
+
+/// A child process killed (by its own handle) when the test ends, passed or not.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `mtg emulator --net-map FILE` dials through the map read from the file:
+/// the unit's `#OTCP` to 127.0.0.44:25 reaches the echo server's real port.
+#[tokio::test]
+async fn mtg_emulator_dials_through_the_net_map_file() {
+    let echo = TcpEchoFixture::start(ip(44)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("map.yaml");
+    std::fs::write(&path, format!("- dial: 127.0.0.44:25\n  to: {}\n", echo.endpoint())).unwrap();
+    let port = free_tcp_port();
+    let _emulator = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_mtg"))
+            .args(["emulator", "--listen", &format!("127.0.0.1:{port}"), "--net-map"])
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start mtg emulator"),
+    );
+    let mut line = None;
+    for _ in 0..250 {
+        if let Ok(s) = TcpStream::connect(at(ip(1), port)).await {
+            line = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut line = line.expect("mtg emulator listens");
+    let mut got = Vec::new();
+    for (send, until) in [
+        (&b"ATE0\r"[..], &b"OK\r\n"[..]),
+        (b"AT+CMEE=1;+WOPEN=1\r", b"OK\r\n"),
+        (b"AT+CGATT=1\r", b"OK\r\n"),
+        (b"AT#CONNECTIONSTART\r", b"Ok_Info_GprsActivation\r\n"),
+        (b"AT#TCPSERV=1,\"127.0.0.44\"\r", b"OK\r\n"),
+        (b"AT#TCPPORT=1,25\r", b"OK\r\n"),
+        (b"AT#OTCP=1\r", b"\r\n\r\n"),
+    ] {
+        line.write_all(send).await.unwrap();
+        got.clear();
+        let mut buf = [0u8; 256];
+        while !got.windows(until.len()).any(|w| w == until) && !got.ends_with(b"WaitingForData\r\n") {
+            let n = tokio::time::timeout(WAIT, line.read(&mut buf)).await.expect("an answer").unwrap();
+            assert!(n > 0, "the emulator closed the line");
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert_eq!(got, b"\r\nOk_Info_WaitingForData\r\n");
+    let mut buf = [0u8; 256];
+    for (send, until) in [(&b"mapped"[..], &b"mapped"[..]), (b"\x03", b"OK\r\n")] {
+        line.write_all(send).await.unwrap();
+        got.clear();
+        while !got.ends_with(until) {
+            let n = tokio::time::timeout(WAIT, line.read(&mut buf)).await.expect("an answer").unwrap();
+            assert!(n > 0, "the emulator closed the line");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, if until == b"mapped" { until } else { b"\r\nOK\r\n" });
+    }
+    assert_eq!(echo.streams(), [b"mapped".to_vec()], "echoed by the server behind the map");
+}

@@ -16,6 +16,9 @@
 //!   datagram, followed by its payload. Until then the line stays in
 //!   command mode, which is what lets the host cancel with `AT#LUDPSTOP`
 //!   "before the first datagram" (p.35).
+//!   An `<ETX>` sent before the first datagram is a stray byte in command
+//!   mode, not a cancel (**inferred**: p.35 names #LUDPSTOP for that and
+//!   the `<ETX>` only "after it"; #LTCPSTART's `<ETX>` abort is TCP's, p.31).
 //! - `AT#LUDPSTOP` cancels a listen that has taken no datagram: `OK`
 //!   (**inferred**: the command is named on p.35, its page is not
 //!   recovered; like `#LTCPSTOP` it is harmless when nothing listens).
