@@ -4,7 +4,8 @@
 //! - `AT#OUDP` opens a session to UDPSERV:UDPPORT (UDPSERV resolved by the
 //!   DNS servers when it is a name: `#CME ERROR: 38027` when it cannot be,
 //!   p.36) and answers `Ok_Info_WaitingForData`; datagrams are accepted
-//!   only from that address (p.36).
+//!   only from that address (p.36). UDPSERV 255.255.255.255, "no filter"
+//!   in listen mode, names no remote: `#CME ERROR: 36929` (**inferred**).
 //! - `AT#LUDPSTART` listens on local UDPPORT (p.35). With UDPSERV
 //!   255.255.255.255 any sender is taken; otherwise only UDPSERV (an
 //!   address or a name, resolved first). The first datagram taken fixes the
@@ -130,6 +131,12 @@ impl Modem {
             return Modem::answer(Condition::UnusableConfiguration);
         }
         let session = match self.look_up(server) {
+            // 255.255.255.255 is "no filter" for a listen (p.34); an active
+            // session has no remote to send to (inferred: 36929 as for an
+            // unusable TCPSERV).
+            Lookup::Address(ANY) if kind == Kind::Active => {
+                return Modem::answer(Condition::UnusableConfiguration);
+            }
             Lookup::Address(ip) => self.udp_open(kind, ip, port),
             Lookup::Asked(query) => Session::Resolving { kind, query, port },
         };
@@ -405,6 +412,10 @@ mod tests {
     #[case::port_zero("AT#UDPSERV=\"192.0.2.9\"\rAT#OUDP\r", "\r\nOK\r\n\r\n#CME ERROR: 36929\r\n")]
     #[case::no_server("AT#UDPPORT=7\rAT#OUDP\r", "\r\nOK\r\n\r\n#CME ERROR: 36929\r\n")]
     #[case::listen_no_server("AT#UDPPORT=7\rAT#LUDPSTART\r", "\r\nOK\r\n\r\n#CME ERROR: 36929\r\n")]
+    #[case::active_to_no_filter(
+        "AT#UDPSERV=\"255.255.255.255\"\rAT#UDPPORT=7\rAT#OUDP\r",
+        "\r\nOK\r\n\r\nOK\r\n\r\n#CME ERROR: 36929\r\n"
+    )]
     #[case::stop_with_nothing_listening("AT#LUDPSTOP\r", "\r\nOK\r\n")]
     fn refusals(#[case] input: &str, #[case] expected: &str) {
         let t0 = Instant::now();
