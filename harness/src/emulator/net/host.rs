@@ -611,7 +611,70 @@ fn checksum(bytes: &[u8]) -> u16 {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use rstest::rstest;
+
     use super::*;
+    use crate::fixtures::dns::DnsFixture;
+    use crate::fixtures::Fixture;
+
+    /// What DNSSERV1 does in a case.
+    #[derive(Debug, Clone, Copy)]
+    enum First {
+        Answers,
+        NxDomain,
+        Silent,
+        Absent,
+    }
+
+    /// The resolver against two real servers (DNS fixtures reached through
+    /// the map, as the modem's DNSSERV1 and DNSSERV2).
+    #[rstest]
+    #[case::dnsserv1_answers(First::Answers, Ok(Ipv4Addr::new(127, 0, 0, 71)), false)]
+    #[case::nxdomain_is_final(First::NxDomain, Err("answered: no such name"), false)]
+    #[case::dnsserv1_has_no_server(First::Absent, Ok(Ipv4Addr::new(127, 0, 0, 72)), true)]
+    #[case::dnsserv1_is_silent(First::Silent, Ok(Ipv4Addr::new(127, 0, 0, 72)), true)]
+    #[tokio::test]
+    async fn the_resolver_asks_dnsserv2_only_when_dnsserv1_does_not_respond(
+        #[case] first: First,
+        #[case] expected: Result<Ipv4Addr, &str>,
+        #[case] second_asked: bool,
+    ) {
+        let name = "host.example";
+        let zone1 = match first {
+            First::NxDomain => vec![],
+            _ => vec![(name.to_string(), Ipv4Addr::new(127, 0, 0, 71))],
+        };
+        let dns1 = DnsFixture::start(Ipv4Addr::new(127, 0, 0, 61), zone1).await.unwrap();
+        dns1.set_silent(matches!(first, First::Silent));
+        let dns2 = DnsFixture::start(Ipv4Addr::new(127, 0, 0, 62), vec![(name.into(), Ipv4Addr::new(127, 0, 0, 72))])
+            .await
+            .unwrap();
+        let (dial1, dial2) = ("192.0.2.1:53".parse().unwrap(), "192.0.2.2:53".parse().unwrap());
+        let mut map = NetMap::default();
+        let to1 = match first {
+            First::Absent => std::net::UdpSocket::bind("127.0.0.61:0").unwrap().local_addr().unwrap(),
+            _ => dns1.endpoint(),
+        };
+        map.insert(dial1, to1);
+        map.insert(dial2, dns2.endpoint());
+        let resolver = Resolver { servers: vec![dial1, dial2], map: Arc::new(map) };
+        let got = resolver.lookup(name).await;
+        match expected {
+            Ok(ip) => assert_eq!(got, Ok(vec![IpAddr::V4(ip)])),
+            Err(cause) => assert!(got.as_ref().is_err_and(|e| e.contains(cause)), "{got:?}"),
+        }
+        assert_eq!(dns2.queries().len(), usize::from(second_asked), "{:?}", dns2.queries());
+    }
+
+    #[tokio::test]
+    async fn no_dns_server_is_an_error_that_says_so() {
+        let resolver = Resolver { servers: vec![], map: Arc::new(NetMap::default()) };
+        let got = resolver.addresses("host.example").await;
+        assert!(got.as_ref().is_err_and(|e| e.contains("no DNS server configured")), "{got:?}");
+        assert_eq!(resolver.addresses("127.0.0.9").await, Ok(vec![IpAddr::from([127, 0, 0, 9])]));
+    }
 
     #[test]
     fn checksum_of_an_echo_request() {

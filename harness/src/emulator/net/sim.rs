@@ -397,6 +397,19 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_query_answers_no_more() {
+        let mut net = SimNetwork::new();
+        let ip: IpAddr = "10.0.0.53".parse().unwrap();
+        net.reachable(ip);
+        let t0 = Instant::now();
+        net.perform(Request::Ping { query: 4, host: ip, seq: 1 }, t0);
+        net.perform(Request::Ping { query: 5, host: ip, seq: 1 }, t0);
+        net.perform(Request::Cancel { query: 4 }, t0);
+        net.perform(Request::DnsServers { servers: vec![addr("10.0.0.1:53")] }, t0);
+        assert_eq!(run(&mut net, t0), vec![Event::EchoReply { query: 5, seq: 1, from: ip }]);
+    }
+
+    #[test]
     fn events_wait_for_the_clock() {
         let mut net = SimNetwork::new();
         net.latency(Duration::from_secs(2)).peer(addr("10.0.0.7:7"), PeerBehaviour::Silent);
