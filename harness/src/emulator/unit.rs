@@ -74,6 +74,7 @@ impl Unit {
             }
         }
         loop {
+            self.modem.release_stale_queue(now);
             self.perform(now);
             if let Some(event) = self.net.poll_event(now) {
                 self.modem.net_event(event, now);

@@ -171,6 +171,20 @@ impl Modem {
                 self.net_requests.push(Request::Close { socket });
             }
             self.set_service(None, "the IP link ended");
+            // A command that waited on the service (#OTCP, #OUDP, #PING)
+            // has its answer in what ended the link (35841, 35862, NO
+            // CARRIER): the line takes commands again.
+            if self.mode == Mode::Busy {
+                self.set_mode(Mode::Command, "the IP link ended under a running command");
+            }
+        }
+    }
+
+    /// Process what the host sent while a command ran that ended without
+    /// its own answer (see [`Modem::stop_services`]).
+    pub(crate) fn release_stale_queue(&mut self, now: Instant) {
+        if self.mode != Mode::Busy && !self.queued.is_empty() {
+            self.release_queued(now);
         }
     }
 }

@@ -298,6 +298,21 @@ mod tests {
         assert_eq!(m.take_requests(), vec![Request::Cancel { query }]);
     }
 
+    #[test]
+    fn a_session_lost_under_ping_ends_it_and_the_line_takes_commands_again() {
+        use crate::control::{Control, GprsFault};
+        let t0 = Instant::now();
+        let mut m = online("AT#PINGREMOTE=\"192.0.2.1\"\rAT#PINGDELAY=30\rAT#PING\r", t0);
+        m.take_requests();
+        m.receive(b"AT\r", t0);
+        m.control(&Control::GprsFault(GprsFault::SessionLost), t0).unwrap();
+        assert_eq!(output(&mut m), "\r\n#CME ERROR: 35841\r\n");
+        m.release_stale_queue(t0);
+        assert_eq!(output(&mut m), "\r\nOK\r\n", "the AT sent meanwhile is answered");
+        m.on_timer(t0 + Duration::from_secs(30));
+        assert_eq!(output(&mut m), "", "nothing more of the ended #PING");
+    }
+
     #[rstest::rstest]
     #[case::no_remote("AT#PING\r", "\r\n#CME ERROR: 36929\r\n")]
     fn refusals(#[case] input: &str, #[case] expected: &str) {
