@@ -160,7 +160,8 @@ impl Modem {
         match &self.service {
             Some(Running::Tcp(_)) => self.tcp_local_close(),
             Some(Running::Udp(_)) => self.udp_local_close(),
-            Some(Running::Ping(_)) | None => {}
+            Some(Running::Ping(_)) => {}
+            None => {}
         }
     }
 
