@@ -171,6 +171,12 @@ pub enum Condition {
     CannotListen,
     /// A TCP connection that cannot be opened.
     TcpOpenFailed,
+    /// A UDP session that cannot be created, or a datagram that cannot be
+    /// sent (p.36: "#CME ERROR: <value>", the value not recovered).
+    UdpSessionFailed,
+    /// Echo requests that cannot be sent (p.38: "#CME ERROR: <value>" for
+    /// an error during the requests, the value not recovered).
+    PingFailed,
     /// A service command of ch. 3-7 this emulator version does not model.
     ServiceNotModelled,
     /// The FTP control connection cannot be opened (refused, unreachable).
@@ -227,6 +233,8 @@ impl Condition {
         Condition::UnusableConfiguration,
         Condition::CannotListen,
         Condition::TcpOpenFailed,
+        Condition::UdpSessionFailed,
+        Condition::PingFailed,
         Condition::ServiceNotModelled,
         Condition::FtpConnectFailed,
         Condition::FtpLoginRefused,
@@ -291,6 +299,18 @@ impl Condition {
                 Stack(StackError::TcpOpenFailed),
                 RealDevice,
                 "driver code names 38016 \"TCP open failed\" ([code]); the #OTCP error rows are not recovered",
+            ),
+            Condition::UdpSessionFailed => (
+                Stack(StackError::ResourceUnavailable),
+                Inferred,
+                "p.36 prints \"#CME ERROR: <value>\" for an error while creating the UDP session without the \
+                 value; the socket could not be had: 36872 \"internal resource unavailable\"",
+            ),
+            Condition::PingFailed => (
+                Stack(StackError::ResourceUnavailable),
+                Inferred,
+                "p.38 prints \"#CME ERROR: <value>\" for an error during the echo requests without the value; \
+                 the stack could not send them: 36872 \"internal resource unavailable\"",
             ),
             Condition::ServiceNotModelled => (
                 Answer::Error,

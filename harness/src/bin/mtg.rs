@@ -98,6 +98,10 @@ enum Command {
         /// Answer like field firmware (default) or in the manual's words (`manual`).
         #[arg(long, value_name = "PROFILE", default_value = "field", value_parser = parse_firmware)]
         profile: Firmware,
+        /// Dial (and listen) through this YAML map of `- dial: ADDR:PORT` / `to: ADDR:PORT` pairs:
+        /// the endpoints the unit dials, DNS servers included, go where the servers really listen.
+        #[arg(long = "net-map", value_name = "FILE")]
+        net_map: Option<PathBuf>,
     },
 }
 
@@ -228,12 +232,21 @@ fn main() -> ExitCode {
             }
         },
         Command::Probe { target } => probe(&target),
-        Command::Emulator { listen, pty, flash, profile, attach, sms_after } => {
+        Command::Emulator { listen, pty, flash, profile, attach, sms_after, net_map } => {
+            let net_map = match net_map.as_deref().map(mtg::emulator::net::NetMap::load).transpose() {
+                Ok(map) => map.unwrap_or_default(),
+                Err(e) => {
+                    // The error names the file and what is wrong with it.
+                    eprintln!("mtg-emulator: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let config = mtg::emulator::EmulatorConfig {
                 flash,
                 firmware: profile,
                 attach,
                 scripted: sms_after,
+                net_map,
                 ..Default::default()
             };
             emulator(listen, pty, config)

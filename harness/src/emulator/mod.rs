@@ -219,6 +219,8 @@ pub(crate) enum Timed {
     FtpTimeout,
     /// A deadline of the running mail service (ch. 3).
     Mail(services::mail::Deadline),
+    /// PINGDELAY after echo request `seq` of `#PING` `query` (p.37).
+    Ping { query: u32, seq: u16 },
 }
 
 /// One emulated unit.
@@ -323,6 +325,7 @@ impl Modem {
                 Timed::Flush => self.flush(),
                 Timed::FtpTimeout => self.ftp_timer(now),
                 Timed::Mail(deadline) => self.mail_deadline(deadline, now),
+                Timed::Ping { query, seq } => self.ping_timer(query, seq, now),
             }
         }
         self.settle(now);
@@ -338,7 +341,8 @@ impl Modem {
 
     /// Input held while a command ran, once no command runs any more: a
     /// service that ended with the IP link (its command answered by the
-    /// link's error) leaves it behind.
+    /// link's error) leaves it behind. Called after timers, controls and
+    /// network events (the unit's pump).
     fn settle(&mut self, now: Instant) {
         if self.mode != Mode::Busy && !self.queued.is_empty() {
             self.release_queued(now);

@@ -46,7 +46,7 @@ impl Unit {
     fn build(config: &EmulatorConfig, sim: Option<SimNetwork>) -> Result<Unit, EmulatorError> {
         let modem = Modem::new(config)?;
         let net: Box<dyn Backend> = match &sim {
-            None => Box::new(HostNetwork::new()),
+            None => Box::new(HostNetwork::with_map(config.net_map.clone())),
             Some(sim) => {
                 sim.power_cycle();
                 Box::new(sim.clone())
@@ -74,6 +74,7 @@ impl Unit {
             }
         }
         loop {
+            self.modem.settle(now);
             self.perform(now);
             if let Some(event) = self.net.poll_event(now) {
                 self.modem.net_event(event, now);

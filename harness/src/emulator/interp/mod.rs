@@ -36,6 +36,9 @@ impl Modem {
             Mode::Busy => self.queue(b),
             Mode::Data => self.data_byte(b, now),
             Mode::Command => {
+                if self.etx_aborts_listen(b) {
+                    return;
+                }
                 if self.settings.echo {
                     self.out.push(b);
                 }

@@ -107,6 +107,12 @@ impl Modem {
         if let Some(outcome) = self.mail_command(name, cmd.form) {
             return outcome;
         }
+        if matches!(name, "OUDP" | "LUDPSTART" | "LUDPSTOP" | "PING") {
+            if cmd.form != Form::Action {
+                return Outcome::Error(Error::Stack(StackError::SyntaxError));
+            }
+            return if name == "PING" { self.ping_command(now) } else { self.udp_command(name) };
+        }
         let known = matches!(name, "CONNECTIONSTART" | "CONNECTIONSTOP" | "ACCEPT" | "DELFLASH")
             || SERVICE_COMMANDS.contains(&name);
         if !known {

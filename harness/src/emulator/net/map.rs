@@ -12,6 +12,19 @@
 //! - dial: 127.0.0.2:25      # what the modem dials
 //!   to: 127.0.0.2:40125     # where the server listens
 //! ```
+//!
+//! What the host backend does with it:
+//! - every endpoint it dials (`Connect`, `SendTo`, each DNS server asked) is
+//!   [`NetMap::route`]d;
+//! - datagrams coming from a mapped `to` are reported as coming from its
+//!   `dial` ([`NetMap::unroute`]), so the stack sees the peer it dialled and
+//!   UDPSERV's filter (p.35-36) holds;
+//! - a listening socket (`#LTCPSTART`, `#LUDPSTART`) that would listen on a
+//!   `dial` endpoint (the emulator's listening address and the port asked,
+//!   127.0.0.1:23 by default) listens on its `to` instead: a scenario may ask
+//!   for a privileged port and the test machine gives another;
+//! - echo requests (`#PING`) are not rewritten: ICMP has no port, and a
+//!   fixture's loopback address answers by itself.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -63,6 +76,12 @@ impl NetMap {
         self.mappings.iter().find(|m| m.dial == addr).map(|m| m.to).unwrap_or(addr)
     }
 
+    /// The endpoint the modem dialled for traffic that comes from `addr`
+    /// (the first mapping whose `to` is `addr`), or `addr` itself.
+    pub fn unroute(&self, addr: SocketAddr) -> SocketAddr {
+        self.mappings.iter().find(|m| m.to == addr).map(|m| m.dial).unwrap_or(addr)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.mappings.is_empty()
     }
@@ -78,6 +97,8 @@ mod tests {
         map.insert("127.0.0.2:25".parse().unwrap(), "127.0.0.2:40125".parse().unwrap());
         assert_eq!(map.route("127.0.0.2:25".parse().unwrap()), "127.0.0.2:40125".parse().unwrap());
         assert_eq!(map.route("127.0.0.3:25".parse().unwrap()), "127.0.0.3:25".parse().unwrap());
+        assert_eq!(map.unroute("127.0.0.2:40125".parse().unwrap()), "127.0.0.2:25".parse().unwrap());
+        assert_eq!(map.unroute("127.0.0.2:40126".parse().unwrap()), "127.0.0.2:40126".parse().unwrap());
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod host;
 pub mod map;
 mod sim;
 
-pub use host::HostNetwork;
+pub use host::{icmp_echo_permitted, HostNetwork};
 pub use map::NetMap;
 pub use sim::{PeerBehaviour, SimClient, SimNetwork};
 
@@ -47,6 +47,13 @@ pub enum Request {
     Ping { query: u32, host: IpAddr, seq: u16 },
     /// Resolve `name` by asking the modem's DNS servers (DNSSERV1, DNSSERV2).
     Resolve { query: u32, name: String, servers: Vec<SocketAddr> },
+    /// The modem's DNS servers (DNSSERV1 then DNSSERV2, p.20-21), for the
+    /// names of the `Connect` and `SendTo` requests that follow: the stack
+    /// sends it ahead of any such request that names a host.
+    DnsServers { servers: Vec<SocketAddr> },
+    /// The service no longer waits for `query` (an echo request that timed
+    /// out): stop it, a late answer is not wanted.
+    Cancel { query: u32 },
 }
 
 /// Why a request failed.

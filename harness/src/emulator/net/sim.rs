@@ -7,6 +7,11 @@
 //! [`SimNetwork::latency`] after its cause, on the emulator's clock, so a
 //! whole exchange runs in virtual time without opening a socket. What each
 //! peer received is kept for server-side checks.
+//!
+//! Names: `Resolve` requests are answered from [`SimNetwork::name`] when
+//! the modem has a DNS server set (DNSSERV1/2 not 0.0.0.0); `Connect` and
+//! `SendTo` find the names of their peers whatever DNS servers were given,
+//! a convenience of the simulation (the host backend asks the servers).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -251,6 +256,9 @@ impl State {
                     self.after(now, 2, Event::EchoReply { query, seq, from: host });
                 }
             }
+            // Kept in `requests()`; the simulation's names need no server.
+            Request::DnsServers { .. } => {}
+            Request::Cancel { query } => self.due.retain(|(_, _, e)| event_query(e) != Some(query)),
             Request::Resolve { query, name, servers } => {
                 let usable = servers.iter().any(|s| !s.ip().is_unspecified());
                 let event = match (usable, self.names.get(&name.to_ascii_lowercase())) {
@@ -280,6 +288,15 @@ fn event_socket(e: &Event) -> Option<u8> {
         | Event::Bound { socket, .. }
         | Event::Datagram { socket, .. } => Some(*socket),
         Event::EchoReply { .. } | Event::Resolved { .. } | Event::QueryFailed { .. } => None,
+    }
+}
+
+fn event_query(e: &Event) -> Option<u32> {
+    match e {
+        Event::EchoReply { query, .. } | Event::Resolved { query, .. } | Event::QueryFailed { query, .. } => {
+            Some(*query)
+        }
+        _ => None,
     }
 }
 
@@ -380,6 +397,19 @@ mod tests {
                 Event::PeerClosed { socket: 2 },
             ]
         );
+    }
+
+    #[test]
+    fn a_cancelled_query_answers_no_more() {
+        let mut net = SimNetwork::new();
+        let ip: IpAddr = "10.0.0.53".parse().unwrap();
+        net.reachable(ip);
+        let t0 = Instant::now();
+        net.perform(Request::Ping { query: 4, host: ip, seq: 1 }, t0);
+        net.perform(Request::Ping { query: 5, host: ip, seq: 1 }, t0);
+        net.perform(Request::Cancel { query: 4 }, t0);
+        net.perform(Request::DnsServers { servers: vec![addr("10.0.0.1:53")] }, t0);
+        assert_eq!(run(&mut net, t0), vec![Event::EchoReply { query: 5, seq: 1, from: ip }]);
     }
 
     #[test]

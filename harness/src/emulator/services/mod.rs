@@ -20,9 +20,12 @@
 pub mod data_mode;
 pub mod ftp;
 pub mod mail;
+pub mod ping;
 pub mod pop3;
+pub mod resolver;
 pub mod smtp;
 pub mod tcp;
+pub mod udp;
 
 use std::time::Instant;
 
@@ -42,6 +45,10 @@ pub enum Running {
     Smtp(Box<smtp::Smtp>),
     /// `#GETMAIL` (ch. 3).
     Pop3(Box<pop3::Pop3>),
+    /// The UDP session of chapter 6.
+    Udp(udp::Session),
+    /// `#PING` of chapter 7.
+    Ping(ping::Ping),
 }
 
 impl Running {
@@ -52,6 +59,8 @@ impl Running {
             Running::Ftp(t) => t.describe(),
             Running::Smtp(s) => s.describe(),
             Running::Pop3(p) => p.describe(),
+            Running::Udp(s) => s.describe(),
+            Running::Ping(p) => p.describe(),
         }
     }
 
@@ -62,6 +71,8 @@ impl Running {
             Running::Ftp(t) => t.data_mode(),
             Running::Smtp(s) => s.data_mode(),
             Running::Pop3(_) => None,
+            Running::Udp(s) => s.data_mode(),
+            Running::Ping(_) => None,
         }
     }
 
@@ -72,6 +83,8 @@ impl Running {
             Running::Ftp(_) => vec![ftp::CONTROL, ftp::DATA],
             Running::Smtp(_) => vec![mail::SMTP_SOCKET],
             Running::Pop3(_) => vec![mail::POP3_SOCKET],
+            Running::Udp(_) => vec![udp::SOCKET],
+            Running::Ping(_) => Vec::new(),
         }
     }
 }
@@ -100,7 +113,9 @@ impl Modem {
 
     /// Network work requested since the last call (performed by the unit).
     pub fn take_requests(&mut self) -> Vec<Request> {
-        std::mem::take(&mut self.net_requests)
+        let mut requests = std::mem::take(&mut self.net_requests);
+        self.tell_dns_servers(&mut requests);
+        requests
     }
 
     /// What the network did.
@@ -110,6 +125,8 @@ impl Modem {
             Some(Running::Ftp(_)) => self.ftp_event(event, now),
             Some(Running::Smtp(_)) => self.smtp_event(event, now),
             Some(Running::Pop3(_)) => self.pop3_event(event, now),
+            Some(Running::Udp(_)) => self.udp_event(event, now),
+            Some(Running::Ping(_)) => self.ping_event(event, now),
             None => {
                 // A connection that arrives after its service ended is closed.
                 if let Event::Connected { socket, .. } = event {
@@ -157,7 +174,14 @@ impl Modem {
                 self.net_requests.push(Request::Send { socket: ftp::DATA, bytes });
             }
             Running::Smtp(_) => self.smtp_body(&bytes),
-            Running::Pop3(_) => {}
+            Running::Udp(s) => {
+                // One datagram per flush, to the remote the session fixed (p.34-35).
+                if let Some(to) = s.remote() {
+                    let (host, port) = (to.ip().to_string(), to.port());
+                    self.net_requests.push(Request::SendTo { socket: udp::SOCKET, host, port, bytes });
+                }
+            }
+            Running::Pop3(_) | Running::Ping(_) => {}
         }
     }
 
@@ -167,7 +191,8 @@ impl Modem {
             Some(Running::Tcp(_)) => self.tcp_local_close(),
             Some(Running::Ftp(_)) => self.ftp_host_end(now),
             Some(Running::Smtp(_)) => self.smtp_end_of_body(),
-            Some(Running::Pop3(_)) | None => {}
+            Some(Running::Udp(_)) => self.udp_local_close(),
+            Some(Running::Pop3(_)) | Some(Running::Ping(_)) | None => {}
         }
     }
 
@@ -182,9 +207,11 @@ impl Modem {
             }
             self.set_service(None, "the IP link ended");
             self.disarm_mail_deadline();
-            // The command that waited for the service has its answer (the link's error).
+            // A command that waited on the service (#OTCP, #OUDP, #PING)
+            // has its answer in what ended the link (35841, 35862, NO
+            // CARRIER): the line takes commands again.
             if self.mode == Mode::Busy {
-                self.set_mode(Mode::Command, "the IP link ended");
+                self.set_mode(Mode::Command, "the IP link ended under a running command");
             }
         }
     }

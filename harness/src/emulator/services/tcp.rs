@@ -13,6 +13,10 @@
 //!   `Ok_Info_SocketClosed` and `OK`. With DLEMODE=0 the host cannot close.
 //! - Payload from the host is sent after TCPTXDELAY ms, or at once when a
 //!   frame (1460 bytes) is full.
+//! - Before a client has connected, an `<ETX>` from the host aborts the
+//!   listen (p.31). What the unit answers is not recovered: the emulator
+//!   closes the listening socket and answers `OK`, as `#LTCPSTOP` does
+//!   (p.32) (**inferred**); the `<ETX>` is not echoed.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -187,6 +191,20 @@ impl Modem {
         self.net_requests.push(Request::Close { socket });
         self.set_service(None, "the host sent ETX");
         self.format().final_result(&mut self.out, Final::Ok);
+    }
+
+    /// An `<ETX>` in command mode while a socket listens with no client
+    /// yet aborts the listen (p.31): close it, `OK` (inferred, see the
+    /// module doc). Returns whether `b` was taken so.
+    pub(crate) fn etx_aborts_listen(&mut self, b: u8) -> bool {
+        let Some(Running::Tcp(Socket::Listening { id })) = self.service else { return false };
+        if b != ETX {
+            return false;
+        }
+        self.net_requests.push(Request::Close { socket: id });
+        self.set_service(None, "the host sent ETX before a client connected");
+        self.format().final_result(&mut self.out, Final::Ok);
+        true
     }
 
     fn param_int_socket(&self, param: &Parameter, socket: u8) -> i64 {
