@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mtg::fixtures::container::{image_tag, Account, ContainerFixture, ContainerFixtures};
+use mtg::fixtures::container::{image_tag, remove_leftovers, Account, ContainerFixture, ContainerFixtures, LABEL};
 use mtg::fixtures::{Fixture, Observation, Observe, ReceivedMail, Service, Setup};
 
 /// The fixtures, or `None` (with the reason printed) when they cannot run here.
@@ -277,27 +277,55 @@ fn the_whole_set_starts_and_every_container_is_removed() {
     let Some(fixtures) = fixtures("set") else { return };
     let addr = |last| Ipv4Addr::new(127, 0, 0, last);
     let began = Instant::now();
-    let set = vec![
-        fixtures.smtp(addr(31), account()).expect("smtp"),
-        fixtures.pop3(addr(32)).expect("pop3"),
-        fixtures.ftp(addr(33), account()).expect("ftp"),
-        fixtures.dns(addr(34), &[("smtp.a2myoper.com".into(), addr(31))]).expect("dns"),
-        fixtures.tcp_echo(addr(35)).expect("tcp echo"),
-        fixtures.udp_echo(addr(35)).expect("udp echo"),
-    ];
+    // Started at once, as a run would: the set is ready when the slowest is.
+    let set: Vec<ContainerFixture> = std::thread::scope(|s| {
+        let starts = [
+            s.spawn(|| fixtures.smtp(addr(31), account())),
+            s.spawn(|| fixtures.pop3(addr(32))),
+            s.spawn(|| fixtures.ftp(addr(33), account())),
+            s.spawn(|| fixtures.dns(addr(34), &[("smtp.a2myoper.com".into(), addr(31))])),
+            s.spawn(|| fixtures.tcp_echo(addr(35))),
+            s.spawn(|| fixtures.udp_echo(addr(35))),
+        ];
+        starts.into_iter().map(|h| h.join().unwrap().expect("the server starts")).collect()
+    });
     let whole = began.elapsed();
     for fixture in &set {
         report_start(fixture);
         assert!(fixture.is_running().unwrap());
         assert!(fixture.logs().contains("ready on"), "{:?}: {}", fixture.service(), fixture.logs());
     }
-    println!("whole set of {} containers started in {whole:.2?} (one after another)", set.len());
+    println!("whole set of {} containers started in {whole:.2?} (started together)", set.len());
     let ids: Vec<String> = set.iter().map(|f| f.container_id().to_string()).collect();
     assert!(ids.iter().all(|id| container_exists(id)));
     drop(set);
     for id in &ids {
         assert!(!container_exists(id), "container {id} was not removed");
     }
+}
+
+#[test]
+fn containers_of_a_harness_that_is_gone_are_removed() {
+    let Some(fixtures) = fixtures("leftovers") else { return };
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let run = |pid: u32| {
+        let out = Command::new("docker")
+            .args(["run", "-d", "--network", "none", "--label", &format!("{LABEL}=test"), "--label"])
+            .arg(format!("org.mtg.pid={pid}"))
+            .args(["--entrypoint", "/bin/sleep", fixtures.image(), "120"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let left = run(dead_pid);
+    let ours = run(std::process::id());
+    assert!(remove_leftovers().unwrap() >= 1);
+    assert!(!container_exists(&left), "the dead harness's container stays");
+    assert!(container_exists(&ours), "a live harness's container was removed");
+    Command::new("docker").args(["rm", "-f", &ours]).output().unwrap();
 }
 
 #[test]
