@@ -298,6 +298,16 @@ fn the_whole_set_starts_and_every_container_is_removed() {
     println!("whole set of {} containers started in {whole:.2?} (started together)", set.len());
     let ids: Vec<String> = set.iter().map(|f| f.container_id().to_string()).collect();
     assert!(ids.iter().all(|id| container_exists(id)));
+    // Nothing published, nothing listening beyond each server's own address.
+    for (fixture, id) in set.iter().zip(&ids) {
+        let ports = Command::new("docker").args(["port", id]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ports.stdout).trim(), "", "{:?} publishes ports", fixture.service());
+        if fixture.service() != Service::UdpEcho {
+            let elsewhere = std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, fixture.endpoint().port()));
+            let connected = std::net::TcpStream::connect_timeout(&elsewhere, Duration::from_secs(1));
+            assert!(connected.is_err(), "{:?} also answers on {elsewhere}", fixture.service());
+        }
+    }
     drop(set);
     for id in &ids {
         assert!(!container_exists(id), "container {id} was not removed");
