@@ -305,6 +305,9 @@ pub async fn execute(
             (s.verdict, Some(run.transcript.redact(&located)))
         }
     };
+    let network = run.t.traffic();
+    run.transcript.network =
+        network.into_iter().map(|(at, t)| (at.saturating_duration_since(started).as_millis() as u64, t)).collect();
     let is_fail = verdict == Verdict::Fail;
     let profile = run.profile_match();
     Outcome {
