@@ -110,15 +110,24 @@ fn not_answering(desc: &str) -> String {
 }
 
 /// Is the unit still answering `AT`? For a unit shared by the whole run,
-/// after a scenario that did not pass.
+/// after a scenario that did not pass. A silent unit is first sent
+/// [`reset::WAKE`](super::reset::WAKE): a scenario that failed may have left
+/// it in data mode, at an SMS prompt or in a text entry, which is not a
+/// unit that stopped answering.
 pub async fn answers_at(target: &Target, options: &Options) -> Result<(), String> {
     let mut t = target.open().await.map_err(|e| format!("the rig is not ready: {e}"))?;
     let desc = t.describe();
-    let answers = check(t.as_mut(), &["AT"], options, &mut |_| {}).await?;
-    match answers.first() {
-        Some(a) if !a.lines.is_empty() => Ok(()),
-        _ => Err(not_answering(&desc)),
+    for attempt in 0..2 {
+        let answers = check(t.as_mut(), &["AT"], options, &mut |_| {}).await?;
+        if answers.first().is_some_and(|a| !a.lines.is_empty()) {
+            return Ok(());
+        }
+        if attempt == 0 {
+            let mut log = crate::transcript::Transcript::new("health", Vec::new());
+            super::reset::wake(t.as_mut(), &mut LineReader::new(), options, &mut log).await;
+        }
     }
+    Err(not_answering(&desc))
 }
 
 /// Whether scenarios share one unit that can stop answering (a physical

@@ -11,6 +11,7 @@ pub mod health;
 pub mod lines;
 pub mod lock;
 pub mod repeat;
+pub mod reset;
 pub mod rig;
 pub mod suite;
 
@@ -151,6 +152,10 @@ pub struct Options {
     /// A shell command that power-cycles the unit (`--power-cycle`): run
     /// when a shared unit stops answering mid-run, before checking again.
     pub power_cycle: Option<String>,
+    /// Sent before each scenario on a unit that keeps its state between
+    /// scenarios (a line, not the in-process emulator): see [`reset`].
+    /// `None` resets nothing.
+    pub reset: Option<Arc<reset::Sequence>>,
 }
 
 impl Default for Options {
@@ -163,6 +168,7 @@ impl Default for Options {
             firmware: Firmware::default(),
             errata: Arc::default(),
             power_cycle: None,
+            reset: None,
         }
     }
 }
