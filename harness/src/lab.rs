@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::family::{self, Family};
 use crate::report::merge::{self, RigSummary};
@@ -409,6 +409,15 @@ impl Board {
     }
 }
 
+/// A step's time as people read it: milliseconds when short.
+fn took(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 /// What a unit is doing, for the board: the scenario with its time, and
 /// the step (or the reset before it) with its own.
 fn now_line(scenario: &str, started: Instant, step: &str, step_started: Option<Instant>) -> String {
@@ -448,13 +457,13 @@ impl Sink for UnitProgress {
             }
             Event::ResetFinished { scenario, error, ms, .. } if board.steps && !board.tty => {
                 let how = error.map(|e| format!(": {}", crate::redact::redact(e))).unwrap_or_default();
-                eprintln!("[{}] {scenario} reset ({:.1}s){how}", row.unit, ms as f64 / 1000.0);
+                eprintln!("[{}] {scenario} reset ({}){how}", row.unit, took(Duration::from_millis(ms)));
             }
             Event::StepStarted { scenario, index, total, description, .. } => {
                 // Without a terminal, the step that ended is printed with its time.
                 if board.steps && !board.tty {
                     if let Some(t) = row.step_started.filter(|_| !row.step.is_empty() && row.step != "reset") {
-                        eprintln!("[{}] {scenario} {} done ({:.1}s)", row.unit, row.step, t.elapsed().as_secs_f64());
+                        eprintln!("[{}] {scenario} {} done ({})", row.unit, row.step, took(t.elapsed()));
                     }
                     eprintln!(
                         "[{}] {scenario} {}",
@@ -495,7 +504,6 @@ impl Sink for UnitProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn the_board_shows_the_scenario_and_the_step_each_with_its_time_before_the_text() {
@@ -510,5 +518,7 @@ mod tests {
         let reset = now_line("ch2.dialn1", now - Duration::from_secs(2), "reset", Some(now - Duration::from_secs(2)));
         assert_eq!(reset, "ch2.dialn1 2.0s | reset 2.0s");
         assert_eq!(now_line("ch2.dialn1", now - Duration::from_secs(1), "", None), "ch2.dialn1 1.0s");
+        assert_eq!(took(Duration::from_millis(42)), "42 ms");
+        assert_eq!(took(Duration::from_millis(12_345)), "12.3s");
     }
 }

@@ -188,3 +188,13 @@ fn the_example_rig_file_gives_the_rig_a_reset_and_one_unit_its_own() {
     assert_eq!(resets[1], resets[0]);
     assert_eq!(resets[2], "AT&F; ATE1V1Q0; AT+CMEE=0; AT+WOPEN=1; AT#CONNECTIONSTOP => OK|ERROR; AT#DELFLASH");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_health_check_wakes_a_unit_left_in_a_text_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, target) = dirty_unit(&dir.path().join("flash.json")).await;
+    let identity = mtg::runner::suite::identify(&target, &Options::default()).await;
+    assert_eq!(identity.not_ready, None);
+    assert!(identity.cgmr.is_some(), "{identity:?}");
+    assert!(mtg::runner::health::answers_at(&target, &Options::default()).await.is_ok());
+}
