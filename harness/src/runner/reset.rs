@@ -103,11 +103,11 @@ impl fmt::Display for Command {
 pub enum ResetError {
     #[error("reset line `{line}`: {why}")]
     Syntax { line: String, why: String },
-    #[error("reset: {desc} does not answer `{line}` (also after <ETX>, <ESC> and Ctrl-Z to leave data mode, an SMS prompt or a text entry)")]
+    #[error("{desc} does not answer `{line}` (also after <ETX>, <ESC> and Ctrl-Z to leave data mode, an SMS prompt or a text entry)")]
     NoAnswer { desc: String, line: String },
-    #[error("reset: `{line}` was answered {got:?}, the reset accepts {accept}")]
+    #[error("`{line}` was answered {got:?}, the reset accepts {accept}")]
     Refused { line: String, got: String, accept: String },
-    #[error("reset: {desc}: {why} (during `{line}`)")]
+    #[error("{desc}: {why} (during `{line}`)")]
     Line { desc: String, line: String, why: String },
 }
 
@@ -394,7 +394,7 @@ pub async fn before(
     let error = result.as_ref().err().map(ToString::to_string);
     sink.event(&Event::ResetFinished { scenario: &scenario.id, transcript: &log, error: error.as_deref(), ms });
     let Some(error) = error else { return Ok(()) };
-    tracing::error!(scenario = %scenario.id, "{error}");
+    tracing::error!("the reset before {} failed: {error}", scenario.id);
     let mut transcript = Transcript::new(&scenario.id, scenario.redact.clone());
     transcript.entries = log.entries;
     let message = format!("the reset before the scenario failed, so it did not run: {error}");
