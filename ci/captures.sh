@@ -19,7 +19,7 @@ trap 'rm -rf "$OUT"' EXIT
 # One scenario per protocol the IP side must decode: ID=PROTOCOL(display filter)
 CHECKS=(
     "services.otcp.http-get=http.request.method == \"GET\""
-    "ch3.sendmail-auth=smtp.req.command == \"MAIL\""
+    "appa.sending-retrieving-email=smtp.req.command == \"MAIL\""
 )
 ids=()
 for check in "${CHECKS[@]}"; do ids+=("${check%%=*}"); done
