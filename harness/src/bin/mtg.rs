@@ -78,6 +78,26 @@ enum Command {
         #[arg(long)]
         repeat: bool,
     },
+    /// Run the same scenarios on two targets and list every divergence per
+    /// step: response text (explained by an erratum or not), timing, final state.
+    Diff {
+        /// The first target (e.g. `emu:?profile=field`, a unit's `serial:…`).
+        #[arg(long)]
+        a: String,
+        /// The second target (e.g. `emu:?profile=manual`, another unit).
+        #[arg(long)]
+        b: String,
+        /// Only scenarios whose id contains one of these.
+        filters: Vec<String>,
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
+        /// A step slower on one side by more than this is a timing divergence (ms).
+        #[arg(long, default_value_t = 500)]
+        tolerance_ms: u64,
+        /// Write the divergences as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Serve the reference emulator on TCP or behind a pseudo-terminal until killed.
     Emulator {
         /// Listen for TCP connections; each connection is the serial line of one unit.
@@ -237,6 +257,9 @@ fn main() -> ExitCode {
             }
         },
         Command::Probe { target } => probe(&target),
+        Command::Diff { a, b, filters, scenarios, tolerance_ms, json } => {
+            diff(&a, &b, &filters, scenarios.unwrap_or_else(|| root.join("scenarios")), tolerance_ms, json)
+        }
         Command::Emulator { listen, pty, flash, profile, attach, sms_after, net_map } => {
             let net_map = match net_map.as_deref().map(mtg::emulator::net::NetMap::load).transpose() {
                 Ok(map) => map.unwrap_or_default(),
@@ -501,6 +524,90 @@ fn emulator(listen: Option<SocketAddr>, pty: bool, config: mtg::emulator::Emulat
             }
         }
     })
+}
+
+/// `mtg diff`: both targets, every selected scenario, the divergences.
+/// Exit 0 when every divergence is explained by a known erratum, 1 otherwise,
+/// 2 on bad input.
+fn diff(a: &str, b: &str, filters: &[String], dir: PathBuf, tolerance_ms: u64, json: Option<PathBuf>) -> ExitCode {
+    let (ta, tb): (Target, Target) = match (a.parse(), b.parse()) {
+        (Ok(x), Ok(y)) => (x, y),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let suite = Suite::load(&dir);
+    if !suite.errors.is_empty() {
+        eprintln!("error: {} scenario file(s) do not load; run `mtg lint`", suite.errors.len());
+        return ExitCode::from(2);
+    }
+    let errata = match Errata::load(&dir.join("errata.yaml")) {
+        Ok(e) => Arc::new(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let fixtures = match start_fixtures(None, &ta) {
+        Ok(set) => Arc::new(set),
+        Err(e) => {
+            eprintln!("error: fixtures: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let selected: Vec<Scenario> = suite.select(filters, false).into_iter().cloned().collect();
+    let options = Options { errata: errata.clone(), fixtures: Some(fixtures), ..Options::default() };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let diffs =
+        runtime.block_on(mtg::runner::diff::diff(&selected, &ta, &tb, &options, Duration::from_millis(tolerance_ms)));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let mut explained = std::collections::BTreeSet::new();
+    let mut unexplained = 0;
+    for d in &diffs {
+        for v in &d.divergences {
+            match v {
+                mtg::runner::diff::Divergence::Text { step, origin, a, b, erratum } => {
+                    match erratum {
+                        Some(e) => {
+                            explained.insert(e.clone());
+                        }
+                        None => unexplained += 1,
+                    }
+                    let why =
+                        erratum.as_deref().map(|e| format!("erratum {e}")).unwrap_or_else(|| "UNEXPLAINED".into());
+                    println!("{}: step {step} ({origin}): text [{why}]\n  a: {a:?}\n  b: {b:?}", d.id);
+                }
+                mtg::runner::diff::Divergence::Timing { step, origin, a_ms, b_ms } => {
+                    unexplained += 1;
+                    println!("{}: step {step} ({origin}): timing: a {a_ms} ms, b {b_ms} ms", d.id);
+                }
+                mtg::runner::diff::Divergence::State { a, b } => {
+                    unexplained += 1;
+                    println!("{}: final state: a {a:?}, b {b:?}", d.id);
+                }
+            }
+        }
+    }
+    let same = diffs.iter().filter(|d| d.divergences.is_empty()).count();
+    println!(
+        "\n{} scenario(s) compared: {same} the same, {} diverging; explained by errata: {}; unexplained: {unexplained}",
+        diffs.len(),
+        diffs.len() - same,
+        if explained.is_empty() { "none".to_string() } else { explained.into_iter().collect::<Vec<_>>().join(", ") }
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_vec_pretty(&diffs).expect("divergences serialise");
+        if let Err(e) = report::write_atomic(&path, &text) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if unexplained == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// The run's servers: `--fixtures`, else embedded ones for an emulator

@@ -6,6 +6,7 @@
 //! it goes ([`events`]). [`suite`] selects and orders scenarios, decides which
 //! ones a target cannot run, and runs a whole suite.
 
+pub mod diff;
 pub mod events;
 pub mod health;
 pub mod lines;
@@ -256,6 +257,7 @@ pub async fn execute(
             run.vars.entry(k).or_insert(v);
         }
     }
+    run.forget_earlier_runs();
     let mut failed = None;
     let mut stop = None;
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -639,6 +641,23 @@ impl Run<'_> {
 
     fn fixtures(&self) -> Result<&crate::fixtures::FixtureSet, Stop> {
         self.options.fixtures.as_deref().ok_or_else(|| Stop::error("this run has no servers (see `--fixtures`)"))
+    }
+
+    /// What the servers saw of an earlier run of this scenario is forgotten
+    /// before it starts (the mails to its recipients, its datagrams and
+    /// streams), so that `--repeat` and `mtg diff` runs each see their own.
+    /// A server that cannot forget (one someone else runs) is left as it is.
+    fn forget_earlier_runs(&self) {
+        let Some(set) = self.options.fixtures.as_deref() else { return };
+        for step in &self.scenario.steps {
+            let Action::Server(observe) = &step.action else { continue };
+            let subst = |t: &str| self.substitute(t, false).map_err(|s| s.message);
+            if let Ok((what, prefix)) = observe.resolve(&subst) {
+                if !matches!(what, crate::fixtures::Observe::Mailbox { .. } | crate::fixtures::Observe::File { .. }) {
+                    let _ = set.setup(&crate::fixtures::Setup::Forget { what, prefix });
+                }
+            }
+        }
     }
 
     /// `fixture:` — put state on a server.

@@ -146,7 +146,7 @@ pub fn family_skip(scenario: &Scenario, family: Option<&str>) -> Option<String> 
 /// An emulator target without a flash file gets a parameter store of its
 /// own in `dir` (so restarts keep parameters, as on a unit); a physical
 /// target is whatever is on the line.
-fn own_unit(target: &Target, dir: Option<&Path>) -> Target {
+pub(crate) fn own_unit(target: &Target, dir: Option<&Path>) -> Target {
     match (target, dir) {
         (Target::Emulator { flash: None, firmware, attach, caps }, Some(dir)) => Target::Emulator {
             flash: Some(dir.join("flash.json")),
