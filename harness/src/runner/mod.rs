@@ -898,7 +898,18 @@ impl Run<'_> {
 
     /// `${name}` → value. In regexes values are escaped.
     fn substitute(&self, text: &str, regex: bool) -> Result<String, Stop> {
-        substitute(text, &self.vars, regex).map_err(Stop::error)
+        substitute(text, &self.vars, regex).map_err(|e| self.not_provided(text).unwrap_or_else(|| Stop::error(e)))
+    }
+
+    /// A variable of `text` that the run's servers cannot give although
+    /// other servers do (`${smtp.refuse-port}` on containers): the scenario
+    /// is skipped with the reason rather than failed.
+    fn not_provided(&self, text: &str) -> Option<Stop> {
+        let set = self.options.fixtures.as_deref()?;
+        text.split("${").skip(1).filter_map(|rest| rest.split_once('}')).find_map(|(name, _)| {
+            let why = set.not_provided(name).filter(|_| !self.vars.contains_key(name))?;
+            Some(Stop { verdict: Verdict::Skipped(why.clone()), message: why })
+        })
     }
 
     fn matches(&self, m: &Matcher, line: &str) -> Result<bool, Stop> {
