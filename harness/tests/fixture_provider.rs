@@ -44,33 +44,54 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// Ids of the fixture containers this test process started.
 fn our_containers() -> Vec<String> {
+    containers_of(std::process::id())
+}
+
+/// Ids of the fixture containers process `pid` started.
+fn containers_of(pid: u32) -> Vec<String> {
     let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label=org.mtg.pid={}", std::process::id())])
+        .args(["ps", "-aq", "--filter", &format!("label=org.mtg.pid={pid}")])
         .output()
         .expect("docker runs");
     String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect()
 }
 
-#[test]
-fn auto_falls_back_to_the_embedded_servers_when_the_image_is_absent() {
+/// `mtg run --fixtures auto` with `env`: what it said on stderr and the
+/// provider line of its record.
+fn auto_run(env: (&str, &str)) -> (String, String) {
     let out = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_mtg"))
         .args(["run", "--fixtures", "auto", "--exact", "services.otcp.http-get", "--out"])
         .arg(out.path())
-        .env("MTG_FIXTURE_IMAGE", "mtg-fixtures:does-not-exist")
+        .env(env.0, env.1)
         .env_remove("MTG_FIXTURES")
         .output()
         .expect("mtg runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(run.status.success(), "{stderr}");
-    // Either reason is a fallback: no engine, or no such image.
+    (stderr, std::fs::read_to_string(out.path().join("run.json")).unwrap())
+}
+
+#[test]
+fn auto_falls_back_to_the_embedded_servers_when_the_image_is_absent() {
+    let (stderr, record) = auto_run(("MTG_FIXTURE_IMAGE", "mtg-fixtures:does-not-exist"));
     assert!(stderr.contains("mtg: fixtures: auto chose the embedded servers: "), "{stderr}");
+    // Either reason is a fallback: no such image, or no engine on this machine.
     assert!(
         stderr.contains("mtg-fixtures:does-not-exist is not built") || stderr.contains("Docker engine does not answer"),
         "{stderr}"
     );
-    let record = std::fs::read_to_string(out.path().join("run.json")).unwrap();
     assert!(record.contains("\"embedded: smtp 127.0.0.2:"), "the record names the provider: {record}");
+}
+
+#[test]
+fn auto_falls_back_to_the_embedded_servers_when_no_docker_engine_answers() {
+    // An engine address where nothing listens stands for a stopped engine.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = format!("unix://{}/docker.sock", dir.path().display());
+    let (stderr, record) = auto_run(("DOCKER_HOST", &socket));
+    assert!(stderr.contains("auto chose the embedded servers: the Docker engine does not answer"), "{stderr}");
+    assert!(record.contains("\"embedded: smtp 127.0.0.2:"), "{record}");
 }
 
 #[test]
@@ -309,4 +330,39 @@ async fn a_variable_the_containers_lack_skips_the_scenario_with_the_reason() {
             (other, _) => panic!("{provider}: {other:?} {:?}", outcome.message),
         }
     }
+}
+
+#[test]
+fn ctrl_c_during_a_run_on_containers_exits_130_and_removes_them() {
+    use std::io::{BufRead, BufReader};
+    let Some(image) = image("ctrl-c") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mtg"))
+        .args(["run", "--fixtures", "containers", "-j", "1", "--out"])
+        .arg(out.path())
+        .env("MTG_FIXTURE_IMAGE", &image)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("mtg runs");
+    let pid = child.id();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    // Once the servers are up and scenarios run, interrupt.
+    while !seen.contains("mtg: running ") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "mtg ended before running: {seen}");
+        seen += &line;
+    }
+    assert_eq!(containers_of(pid).len(), 6, "{seen}");
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signals a child of this test.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(out.path().join("run.json").is_file(), "the record is written");
+    assert_eq!(containers_of(pid), Vec::<String>::new(), "the run's containers are removed");
+    assert!(out.path().join("servers/smtp.log").is_file(), "an interrupted run keeps the server logs");
 }
