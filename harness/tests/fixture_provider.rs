@@ -233,6 +233,30 @@ async fn mail_round(set: &FixtureSet, tag: &str) -> (Vec<String>, String) {
         ok(&mut t, &format!("AT#POP3HEADERMODE={mode}")).await;
         fetched += &command(&mut t, "AT#GETMAIL", "\r\nOK\r\n").await;
     }
+
+    // FTP: a text file fetched in ASCII and binary, active and passive, and
+    // one uploaded; the modem passes on the bytes as the server sends them.
+    let dir = format!("/provider-{tag}");
+    set.setup(&Setup::File { path: format!("{dir}/notes.txt"), bytes: b"line 1\nline 2\r\n\x03end".to_vec() }).unwrap();
+    let (host, port) = host_port(set, "ftp");
+    ok(&mut t, &format!("AT#FTPSERV=\"{host}\"")).await;
+    ok(&mut t, &format!("AT#FTPPORT={port}")).await;
+    ok(&mut t, &format!("AT#FTPUN=\"{}\"", set.vars()["ftp.user"])).await;
+    ok(&mut t, &format!("AT#FTPPW=\"{}\"", set.vars()["ftp.password"])).await;
+    ok(&mut t, &format!("AT#FTPGETPATH=\"{dir}\"")).await;
+    ok(&mut t, "AT#FTPGETFILENAME=\"notes.txt\"").await;
+    for (kind, mode) in [("A", 1), ("I", 0)] {
+        ok(&mut t, &format!("AT#FTPTYPE={kind}")).await;
+        ok(&mut t, &format!("AT#FTPMODE={mode}")).await;
+        fetched += &command(&mut t, "AT#FTPGET", "\x03\r\nOK\r\n").await;
+    }
+    ok(&mut t, &format!("AT#FTPPUTPATH=\"{dir}\"")).await;
+    ok(&mut t, "AT#FTPPUTFILENAME=\"up.txt\"").await;
+    ok(&mut t, "AT#FTPTYPE=I").await;
+    assert_eq!(command(&mut t, "AT#FTPPUT", "Ok_Info_WaitingForData\r\n").await, "\r\nOk_Info_WaitingForData\r\n");
+    t.write_all(b"up 1\r\nup 2\x03").await.unwrap();
+    fetched += &String::from_utf8_lossy(&read_until(&mut t, b"OK\r\n").await);
+    seen.extend(render::lines(&set.observe(&Observe::File { path: format!("{dir}/up.txt") }).unwrap(), b""));
     (seen, fetched)
 }
 
@@ -255,6 +279,8 @@ async fn the_modem_meets_the_real_servers_as_it_meets_the_embedded_ones() {
         "what the modem passes on from Dovecot is what it passes on from the embedded server"
     );
     assert!(fetched_e.contains("Ok_Info_Mail\r\nFrom: \"Ops\" <ops@x.org>\r\n"), "{fetched_e}");
+    assert!(fetched_e.contains("Ok_Info_DataBegin\r\nline 1\r\n"), "{fetched_e}");
+    assert!(sent_e.contains(&"| up 1<CR><LF>".to_string()), "{sent_e:?}");
 }
 
 // The lock is held across awaits on purpose: it serialises whole tests.
