@@ -178,7 +178,11 @@ async fn ok(t: &mut EmulatorTransport, line: &str) {
 
 /// A unit with the stack open and a GPRS session up.
 async fn online() -> EmulatorTransport {
-    let mut t = EmulatorTransport::start(EmulatorConfig::default()).expect("emulator");
+    online_with(EmulatorConfig::default()).await
+}
+
+async fn online_with(config: EmulatorConfig) -> EmulatorTransport {
+    let mut t = EmulatorTransport::start(config).expect("emulator");
     command(&mut t, "ATE0", "OK\r\n").await;
     command(&mut t, "AT+CMEE=1;+WOPEN=1", "OK\r\n").await;
     command(&mut t, "AT+CGATT=1", "OK\r\n").await;
@@ -189,6 +193,73 @@ async fn online() -> EmulatorTransport {
 fn host_port(set: &FixtureSet, server: &str) -> (String, String) {
     let vars = set.vars();
     (vars[&format!("{server}.host")].clone(), vars[&format!("{server}.port")].clone())
+}
+
+/// Through `set`'s DNS and the well-known ports of its net map (as
+/// scenarios dial them): an HTTP GET to `www.fixture.test`, a TCP and a UDP
+/// echo. What the modem passed on, and what the echo servers recorded.
+async fn net_round(set: &FixtureSet, tag: &str) -> (Vec<String>, String) {
+    let mut t = online_with(EmulatorConfig { net_map: set.net_map(), ..EmulatorConfig::default() }).await;
+    let vars = set.vars();
+    ok(&mut t, &format!("AT#DNSSERV1=\"{}\"", vars["dns.host"])).await;
+    ok(&mut t, "AT#TCPSERV=1,\"www.fixture.test\"").await;
+    ok(&mut t, "AT#TCPPORT=1,80").await;
+    let mut passed = command(&mut t, "AT#OTCP=1", "Ok_Info_WaitingForData\r\n").await;
+    t.write_all(format!("GET /provider-{tag} HTTP/1.0\r\nHost: www.fixture.test\r\n\r\n").as_bytes()).await.unwrap();
+    let answer = String::from_utf8_lossy(&read_until(&mut t, b"Ok_Info_SocketClosed\r\n").await).into_owned();
+    // The date header is the server's clock.
+    passed += &answer.lines().filter(|l| !l.starts_with("date:")).collect::<Vec<_>>().join("\n");
+    ok(&mut t, "AT").await;
+
+    ok(&mut t, &format!("AT#TCPSERV=1,\"{}\"", vars["tcp-echo.host"])).await;
+    ok(&mut t, "AT#TCPPORT=1,7").await;
+    passed += &command(&mut t, "AT#OTCP=1", "Ok_Info_WaitingForData\r\n").await;
+    let payload = format!("provider-{tag} tcp \x10\x03");
+    t.write_all(payload.as_bytes()).await.unwrap();
+    passed += &String::from_utf8_lossy(&read_until(&mut t, payload.as_bytes()).await);
+    t.write_all(b"\x03").await.unwrap();
+    passed += &String::from_utf8_lossy(&read_until(&mut t, b"OK\r\n").await);
+
+    ok(&mut t, &format!("AT#UDPSERV=\"{}\"", vars["udp-echo.host"])).await;
+    ok(&mut t, "AT#UDPPORT=7").await;
+    passed += &command(&mut t, "AT#OUDP", "Ok_Info_WaitingForData\r\n").await;
+    let payload = format!("provider-{tag} udp");
+    t.write_all(payload.as_bytes()).await.unwrap();
+    passed += &String::from_utf8_lossy(&read_until(&mut t, payload.as_bytes()).await);
+    t.write_all(b"\x03").await.unwrap();
+    passed += &String::from_utf8_lossy(&read_until(&mut t, b"OK\r\n").await);
+    ok(&mut t, "AT#CONNECTIONSTOP").await;
+
+    let prefix = format!("provider-{tag}");
+    let mut seen = Vec::new();
+    for what in [Observe::Streams, Observe::Datagrams] {
+        // The TCP echo records a connection once it is closed.
+        for _ in 0..50 {
+            let lines = render::lines(&set.observe(&what).unwrap(), prefix.as_bytes());
+            if !lines[0].starts_with("no ") {
+                seen.extend(lines);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let untag = |s: String| s.replace(&format!("provider-{tag}"), "provider-X");
+    (seen.into_iter().map(untag).collect(), untag(passed))
+}
+
+#[allow(clippy::await_holding_lock)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_http_and_echo_look_the_same_through_the_modem_on_both_sets() {
+    let _one = serial();
+    let Some(image) = image("net") else { return };
+    let embedded = FixtureSet::embedded().unwrap();
+    let containers = tokio::task::spawn_blocking(move || FixtureSet::containers(&image)).await.unwrap().unwrap();
+    let (seen_e, passed_e) = net_round(&embedded, "e").await;
+    let (seen_c, passed_c) = net_round(&containers, "c").await;
+    assert_eq!(passed_c, passed_e);
+    assert!(passed_e.contains("hello from the fixture"), "{passed_e}");
+    assert_eq!(seen_c, seen_e);
+    assert_eq!(seen_e.len(), 2, "one connection and one datagram: {seen_e:?}");
 }
 
 /// The modem sends a mail through `set`'s SMTP server, then fetches one
