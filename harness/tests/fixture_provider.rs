@@ -463,3 +463,40 @@ fn ctrl_c_during_a_run_on_containers_exits_130_and_removes_them() {
     assert_eq!(containers_of(pid), Vec::<String>::new(), "the run's containers are removed");
     assert!(out.path().join("servers/smtp.log").is_file(), "an interrupted run keeps the server logs");
 }
+
+/// Fails on purpose on any unit; needs the SMTP server so the set starts.
+const FAILS: &str = r##"id: provider.fails
+title: "a scenario that fails on purpose"
+source: {chapter: 3, command: "#SMTPPORT", page: 20}
+basis: project-choice
+requires: [smtp]
+steps:
+  - send: AT
+    expect: NOT-THE-ANSWER
+"##;
+
+#[test]
+fn a_failed_scenario_keeps_the_container_logs_redacted_in_the_run_output() {
+    let Some(image) = image("logs") else { return };
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::write(scenarios.path().join("fails.yaml"), FAILS).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_mtg"))
+        .args(["run", "--fixtures", "containers", "--no-golden", "--scenarios"])
+        .arg(scenarios.path())
+        .arg("--out")
+        .arg(out.path())
+        .env("MTG_FIXTURE_IMAGE", &image)
+        .output()
+        .expect("mtg runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("server logs kept in"), "{stderr}");
+    for service in ["smtp", "pop3", "ftp", "dns", "tcp-echo", "udp-echo"] {
+        let log = std::fs::read_to_string(out.path().join(format!("servers/{service}.log"))).unwrap();
+        assert!(log.contains(&format!("mtg-fixture: {service} ready on")), "{service}: {log}");
+        for secret in [mtg::fixtures::smtp::PASSWORD, mtg::fixtures::ftp::PASSWORD] {
+            assert!(!log.contains(secret), "{service} log shows a password: {log}");
+        }
+    }
+}
