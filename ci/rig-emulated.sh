@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The suite as a bench rig runs it, without a unit: one long-lived emulated
 # unit behind a TCP line (`mtg emulator --listen`, one persistent flash file,
-# no emulator controls), then the emulator behind a PTY opened with
+# no emulator controls, no reset between scenarios), then the emulator
+# behind a PTY opened with
 # tokio-serial. The first catches scenarios that depend on what an earlier
 # scenario left in the unit; both exercise the real transports end to end.
 # Usage: ci/rig-emulated.sh [path/to/mtg]   (default target/release/mtg)
@@ -17,8 +18,12 @@ for _ in $(seq 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
   sleep 0.1
 done
-echo "--- one persistent unit over tcp:127.0.0.1:$port"
-"$MTG" run --target "tcp:127.0.0.1:$port?caps=gprs,gsm-data" --out target/mtg-rig-tcp
+echo "--- one persistent unit over tcp:127.0.0.1:$port (no reset between scenarios)"
+# --reset none: the runner's reset before each scenario (runner/reset.rs)
+# would erase what this run is here to catch. Each connection to the
+# listener is a unit powered on afresh from the shared flash file, so only
+# what a scenario stored there carries over.
+"$MTG" run --target "tcp:127.0.0.1:$port?caps=gprs,gsm-data" --reset none --out target/mtg-rig-tcp
 echo "--- the emulator behind a PTY (tokio-serial)"
 "$MTG" run --target pty: --out target/mtg-rig-pty
 # A line that splits reads and delivers each <LF> late after its <CR>

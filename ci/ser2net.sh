@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# The suite through real ser2net, as a bench rig shares a unit's serial line:
-# `mtg emulator --pty` is the unit, ser2net (4.x) serves its PTY on TCP, raw
-# and as RFC 2217, and the runner goes through it with the goldens on:
-#   1. raw TCP (`tcp:`),
-#   2. raw TCP through a proxy that delivers every <LF> after its <CR> in a
-#      separate write, 80 ms late (longer than the runner's <CR> grace),
-#   3. RFC 2217 (`rfc2217:`), when this mtg knows the scheme.
-# Scenarios that need emulator controls do not run (a rig has none), as in
-# ci/rig-emulated.sh. Any golden difference or failure fails the script.
-# Usage: ci/ser2net.sh [path/to/mtg]   (default target/release/mtg)
+# The whole suite through real ser2net, as a bench rig shares a unit's
+# serial line: `mtg emulator --pty` is the unit, ser2net (4.x) serves its
+# PTY on TCP, raw and as RFC 2217, and the runner goes through it with the
+# goldens on. Four rigs, each one persistent unit behind its own ser2net,
+# run at once:
+#   raw      raw TCP (`tcp:`),
+#   rfc2217  RFC 2217 (`rfc2217:`),
+#   late-lf  raw TCP through a proxy that delivers every <LF> after its <CR>
+#            in a separate write, 40 ms late (longer than the runner's 30 ms
+#            <CR> grace): the split happens on the network,
+#   faults   RFC 2217 with MTG_FAULTS (reads of at most 3 bytes, every <LF>
+#            40 ms after its <CR>): the split happens in the runner's line.
+# A late <LF> costs its delay on every line (a #VALL listing is 80 lines),
+# so each of the two late modes runs the suite as two shards (--partition),
+# each on a unit of its own: every mode still runs every scenario.
+# The unit keeps its state from one scenario to the next, as a physical one
+# does: the runner's reset (runner/reset.rs, the default sequence) brings it
+# back to factory state before each scenario. Scenarios that need emulator
+# controls do not run (a rig has none) and are reported ignored with that
+# reason. Any golden difference, failure or rig error fails the script;
+# the counts of each mode are printed.
+# Usage: ci/ser2net.sh [path/to/mtg]   (default $CARGO_TARGET_DIR/release/mtg)
+#   SCENARIOS="ch2 ch8" ci/ser2net.sh   runs a selection instead of the suite
+#   LF_DELAY=80 sets the late <LF> delay in milliseconds (default 40)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MTG=${1:-target/release/mtg}
+MTG=${1:-${CARGO_TARGET_DIR:-target}/release/mtg}
 
 if ! command -v ser2net >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -69,15 +83,14 @@ async def main():
 asyncio.run(main())
 PY
 
-# A fresh unit behind a fresh ser2net for each run: the unit behind the PTY
-# keeps its state across connections (echo, verbosity, CMEE), as a real one
-# does, and the scenarios start from a unit as shipped.
+# A unit behind ser2net (raw and RFC 2217 accepters on the same PTY) and
+# the late-<LF> proxy in front of the raw one; sets raw, telnet, delayed.
 start_rig() {
   local n=$1
-  rm -f "$dir/pty-out"; mkfifo "$dir/pty-out"
-  "$MTG" emulator --pty --flash "$dir/unit-$n.json" >"$dir/pty-out" 2>"$dir/emulator-$n.log" &
+  mkfifo "$dir/pty-out-$n"
+  "$MTG" emulator --pty --flash "$dir/unit-$n.json" >"$dir/pty-out-$n" 2>"$dir/emulator-$n.log" &
   pids+=($!)
-  read -r pty <"$dir/pty-out"
+  read -r pty <"$dir/pty-out-$n"
   raw=$(free_port); telnet=$(free_port); delayed=$(free_port)
   cat >"$dir/ser2net-$n.yaml" <<YAML
 %YAML 1.1
@@ -95,34 +108,59 @@ connection: &rfc2217
 YAML
   "$SER2NET" -n -d -c "$dir/ser2net-$n.yaml" -P "$dir/ser2net-$n.pid" 2>"$dir/ser2net-$n.log" &
   pids+=($!)
-  python3 "$dir/delay.py" "$delayed" "$raw" "${LF_DELAY:-0.08}" &
+  python3 "$dir/delay.py" "$delayed" "$raw" "$(awk "BEGIN { print $lf_delay / 1000 }")" &
   pids+=($!)
   wait_port "$raw"; wait_port "$telnet"; wait_port "$delayed"
   echo "--- rig $n: the unit on $pty, ser2net raw :$raw, rfc2217 :$telnet, late <LF> :$delayed"
 }
-stop_rig() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pids=()
-}
 
-status=0
-run() {
-  local name=$1 target=$2
-  echo "--- through ser2net: $name ($target)"
-  if "$MTG" run --target "$target" --out "target/mtg-ser2net-$name" "${filters[@]}"; then :; else
-    echo "ser2net $name: exit code $?" >&2
-    status=1
-  fi
-  ls "target/mtg-ser2net-$name/diffs" 2>/dev/null | sed "s/^/  golden difference ($name): /" || true
+# SCENARIOS="ch2 ch8" runs a selection; by default the whole suite.
+read -r -a filters <<<"${SCENARIOS-}"
+lf_delay=${LF_DELAY:-40}
+caps="caps=gprs,gsm-data"
+# run name → target, MTG_FAULTS, shard
+declare -A targets faults shard
+n=0
+add_run() { # name kind(raw|rfc2217|late-lf) faults shard
+  n=$((n + 1)); start_rig "$n"
+  case $2 in
+    raw) targets[$1]="tcp:127.0.0.1:$raw?$caps" ;;
+    rfc2217) targets[$1]="rfc2217:127.0.0.1:$telnet?$caps" ;;
+    late-lf) targets[$1]="tcp:127.0.0.1:$delayed?$caps" ;;
+  esac
+  faults[$1]=$3; shard[$1]=$4
+  runs+=("$1")
 }
-# Chapters 2 and 8 by default (where the line-end splits were measured);
-# SCENARIOS="" runs the whole suite.
-read -r -a filters <<<"${SCENARIOS-ch2 ch8}"
-start_rig 1; run raw "tcp:127.0.0.1:$raw?caps=gprs,gsm-data"; stop_rig
-start_rig 2; run delayed "tcp:127.0.0.1:$delayed?caps=gprs,gsm-data"; stop_rig
-if "$MTG" run --list --target "rfc2217:127.0.0.1:1" >/dev/null 2>&1; then
-  start_rig 3; run rfc2217 "rfc2217:127.0.0.1:$telnet?caps=gprs,gsm-data"; stop_rig
-else
-  echo "--- rfc2217: not supported by this mtg: skipped"
-fi
+runs=()
+add_run raw raw "" ""
+add_run rfc2217 rfc2217 "" ""
+add_run late-lf.1 late-lf "" 1/2
+add_run late-lf.2 late-lf "" 2/2
+add_run faults.1 rfc2217 "cr-lf-delay=$lf_delay,max-read=3" 1/2
+add_run faults.2 rfc2217 "cr-lf-delay=$lf_delay,max-read=3" 2/2
+
+started=$(date +%s)
+declare -A run_pids
+for r in "${runs[@]}"; do
+  out="${CARGO_TARGET_DIR:-target}/mtg-ser2net-$r"
+  args=(run --target "${targets[$r]}" --out "$out")
+  [ -n "${shard[$r]}" ] && args+=(--partition "${shard[$r]}")
+  echo "--- through ser2net: $r (${targets[$r]}${faults[$r]:+, MTG_FAULTS=${faults[$r]}}${shard[$r]:+, shard ${shard[$r]}})"
+  MTG_FAULTS="${faults[$r]}" "$MTG" "${args[@]}" "${filters[@]}" >"$dir/run-$r.out" 2>"$dir/run-$r.err" &
+  run_pids[$r]=$!; pids+=($!)
+done
+status=0
+for r in "${runs[@]}"; do
+  out="${CARGO_TARGET_DIR:-target}/mtg-ser2net-$r"
+  if wait "${run_pids[$r]}"; then code=0; else code=$?; fi
+  counts=$(grep -E '^[0-9]+ passed' "$dir/run-$r.out" || echo "no summary")
+  printf -- '--- %-10s exit %s: %s\n' "$r" "$code" "$counts"
+  if [ "$code" != 0 ]; then
+    status=1
+    grep -E ' (FAIL|ERROR) ' "$dir/run-$r.out" | sed "s/^/  ($r) /" || true
+    tail -3 "$dir/run-$r.err" | sed "s/^/  ($r stderr) /"
+  fi
+  ls "$out/diffs" 2>/dev/null | sed "s/^/  golden difference ($r): /" || true
+done
+echo "--- ser2net: ${#runs[@]} runs on ${#runs[@]} units at once, ${lf_delay} ms late <LF>s, in $(( $(date +%s) - started ))s"
 exit $status

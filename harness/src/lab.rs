@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::family::{self, Family};
 use crate::report::merge::{self, RigSummary};
@@ -24,7 +24,7 @@ use crate::report::{
 };
 use crate::runner::events::{Event, Sink};
 use crate::runner::repeat::{run_repeated, Iteration, Repeat};
-use crate::runner::rig::{Rig, RigError, Unit};
+use crate::runner::rig::{Rig, RigError, Unit, UnitReset};
 use crate::runner::suite::{identify, Plan};
 use crate::runner::{lock, Options, Verdict};
 use crate::scenario::Scenario;
@@ -193,11 +193,22 @@ async fn run_unit(
     let mut plan = lab.plan.clone();
     plan.target_label = unit.port.clone();
     plan.jobs = 1;
+    // The unit's own reset and power-cycle command, where the rig gives them.
+    let mut options = lab.options.clone();
+    match &unit.reset {
+        UnitReset::AsRun => {}
+        UnitReset::Nothing => options.reset = None,
+        UnitReset::Sequence(s) => options.reset = Some(Arc::new(s.clone())),
+    }
+    if unit.power_cycle.is_some() {
+        options.power_cycle = unit.power_cycle.clone();
+    }
+    let options = &options;
     // Ready? Locked, answering, and of the family the rig expects.
     board.status(index, "checking the unit");
     let ready: Result<Option<lock::DeviceLock>, String> = async {
         let held = lock::lock_target(&unit.target).map_err(|e| format!("unit {}: {e}", unit.id))?;
-        let identity = identify(&unit.target, &lab.options).await;
+        let identity = identify(&unit.target, options).await;
         if let Some(why) = &identity.unknown {
             return Err(format!("unit {} is not ready: {why}", unit.id));
         }
@@ -227,7 +238,7 @@ async fn run_unit(
         Ok(held) => {
             let scenarios = with_vars(&lab.selected, vars);
             let (r, iterations) =
-                run_repeated(&scenarios, &unit.target, &lab.options, &plan, sink.clone(), lab.repeat).await;
+                run_repeated(&scenarios, &unit.target, options, &plan, sink.clone(), lab.repeat).await;
             (r.interrupted, r.findings, iterations, None, held)
         }
         Err(e) => {
@@ -318,7 +329,9 @@ struct Board {
 struct Row {
     unit: String,
     scenario: Option<(String, Instant)>,
+    /// The running step (or the reset) and when it started.
     step: String,
+    step_started: Option<Instant>,
     done: usize,
     total: usize,
     failed: usize,
@@ -338,6 +351,7 @@ impl Board {
                 unit: u.id.clone(),
                 scenario: None,
                 step: String::new(),
+                step_started: None,
                 done: 0,
                 total,
                 failed: 0,
@@ -384,9 +398,7 @@ impl Board {
         let elapsed = self.started.elapsed().as_secs();
         for r in rows.iter() {
             let now = match &r.scenario {
-                Some((id, t)) if !r.finished => {
-                    format!("{id} {} ({:.1}s)", crate::redact::redact(&r.step), t.elapsed().as_secs_f64())
-                }
+                Some((id, t)) if !r.finished => now_line(id, *t, &r.step, r.step_started),
                 _ => r.status.clone(),
             };
             let line = format!("{:<w$} [{:>3}/{}] {:>4}s {now}", r.unit, r.done, r.total, elapsed);
@@ -394,6 +406,30 @@ impl Board {
             let _ = writeln!(err, "\x1b[2K{shown}");
         }
         *drawn = rows.len();
+    }
+}
+
+/// A step's time as people read it: milliseconds when short.
+fn took(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// What a unit is doing, for the board: the scenario with its time, and
+/// the step (or the reset before it) with its own.
+fn now_line(scenario: &str, started: Instant, step: &str, step_started: Option<Instant>) -> String {
+    let total = started.elapsed().as_secs_f64();
+    match step_started {
+        // Times first: the line is cut to the terminal's width.
+        Some(t) if !step.is_empty() => {
+            let (index, description) = step.split_once(' ').unwrap_or((step, ""));
+            let line = format!("{scenario} {total:.1}s | {index} {:.1}s {description}", t.elapsed().as_secs_f64());
+            line.trim_end().to_string()
+        }
+        _ => format!("{scenario} {total:.1}s"),
     }
 }
 
@@ -412,13 +448,31 @@ impl Sink for UnitProgress {
             Event::ScenarioStarted { scenario, .. } => {
                 row.scenario = Some((scenario.id.clone(), Instant::now()));
                 row.step.clear();
+                row.step_started = None;
                 row.status = "running".into();
             }
+            Event::ResetStarted { .. } => {
+                row.step = "reset".into();
+                row.step_started = Some(Instant::now());
+            }
+            Event::ResetFinished { scenario, error, ms, .. } if board.steps && !board.tty => {
+                let how = error.map(|e| format!(": {}", crate::redact::redact(e))).unwrap_or_default();
+                eprintln!("[{}] {scenario} reset ({}){how}", row.unit, took(Duration::from_millis(ms)));
+            }
             Event::StepStarted { scenario, index, total, description, .. } => {
-                row.step = format!("[{index}/{total}] {description}");
+                // Without a terminal, the step that ended is printed with its time.
                 if board.steps && !board.tty {
-                    eprintln!("[{}] {scenario} {}", row.unit, crate::redact::redact(&row.step));
+                    if let Some(t) = row.step_started.filter(|_| !row.step.is_empty() && row.step != "reset") {
+                        eprintln!("[{}] {scenario} {} done ({})", row.unit, row.step, took(t.elapsed()));
+                    }
+                    eprintln!(
+                        "[{}] {scenario} {}",
+                        row.unit,
+                        crate::redact::redact(&format!("[{index}/{total}] {description}"))
+                    );
                 }
+                row.step = crate::redact::redact(&format!("[{index}/{total}] {description}"));
+                row.step_started = Some(Instant::now());
             }
             Event::ScenarioFinished { scenario, outcome, golden, .. } => {
                 row.done += 1;
@@ -427,6 +481,7 @@ impl Sink for UnitProgress {
                     row.failed += 1;
                 }
                 let took = row.scenario.take().map_or(0.0, |(_, t)| t.elapsed().as_secs_f64());
+                row.step_started = None;
                 if !board.tty {
                     let detail = outcome.message.as_deref().map(|m| format!(": {}", crate::redact::redact(m)));
                     eprintln!(
@@ -443,5 +498,27 @@ impl Sink for UnitProgress {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_board_shows_the_scenario_and_the_step_each_with_its_time_before_the_text() {
+        let now = Instant::now();
+        let line = now_line(
+            "ch2.dialn1",
+            now - Duration::from_secs(3),
+            "[2/5] send AT#DIALN1?",
+            Some(now - Duration::from_secs(1)),
+        );
+        assert_eq!(line, "ch2.dialn1 3.0s | [2/5] 1.0s send AT#DIALN1?");
+        let reset = now_line("ch2.dialn1", now - Duration::from_secs(2), "reset", Some(now - Duration::from_secs(2)));
+        assert_eq!(reset, "ch2.dialn1 2.0s | reset 2.0s");
+        assert_eq!(now_line("ch2.dialn1", now - Duration::from_secs(1), "", None), "ch2.dialn1 1.0s");
+        assert_eq!(took(Duration::from_millis(42)), "42 ms");
+        assert_eq!(took(Duration::from_millis(12_345)), "12.3s");
     }
 }

@@ -89,6 +89,63 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// Bytes the unit exchanged with a server (captures): as
+    /// [`Redactor::redact_bytes`], and also the secrets protocols carry in
+    /// their own forms: the argument of `PASS` (POP3, FTP) and of `AUTH
+    /// PLAIN`/`AUTH LOGIN`, and the base64 form of every known secret (the
+    /// password line of an AUTH LOGIN exchange).
+    pub fn redact_wire(&self, bytes: &[u8]) -> Vec<u8> {
+        use base64::Engine;
+        let mut out = self.redact_bytes(bytes);
+        let encoded: Vec<String> = self
+            .literals
+            .iter()
+            .chain(known_secrets().iter())
+            .map(|l| base64::engine::general_purpose::STANDARD.encode(l.as_bytes()))
+            .collect();
+        for e in encoded {
+            out = replace_bytes(&out, e.as_bytes(), MASK.as_bytes());
+        }
+        let mut masked = Vec::with_capacity(out.len());
+        for line in out.split_inclusive(|b| *b == b'\n') {
+            let upper: Vec<u8> = line.iter().take(11).map(u8::to_ascii_uppercase).collect();
+            let keep = ["PASS ", "AUTH PLAIN ", "AUTH LOGIN "]
+                .iter()
+                .find(|p| upper.starts_with(p.as_bytes()))
+                .map(|p| p.len());
+            match keep {
+                Some(n) => {
+                    masked.extend_from_slice(&line[..n]);
+                    masked.extend_from_slice(MASK.as_bytes());
+                    let end = line.iter().rposition(|b| *b != b'\r' && *b != b'\n').map_or(line.len(), |e| e + 1);
+                    masked.extend_from_slice(&line[end.max(n)..]);
+                }
+                None => masked.extend_from_slice(line),
+            }
+        }
+        masked
+    }
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], by: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(by);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Secrets the harness was given rather than saw sent (a rig's SIM PIN and
 /// APN, read from the environment): masked by every redaction from then on.
 static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
@@ -226,6 +283,23 @@ fn redact_line(line: &str) -> String {
     }
     out.push_str(&line[at..]);
     out
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn protocol_secrets_are_masked_on_the_wire() {
+        let mut r = Redactor::new();
+        r.learn("AT#SMTPPW=\"hunter22\"");
+        assert_eq!(r.redact_wire(b"PASS hunter22\r\n"), b"PASS <redacted>\r\n");
+        assert_eq!(r.redact_wire(b"pass other\r\n"), b"pass <redacted>\r\n");
+        assert_eq!(r.redact_wire(b"AUTH PLAIN AGEAYg==\r\n"), b"AUTH PLAIN <redacted>\r\n");
+        // AUTH LOGIN's password line is the base64 of the password alone.
+        assert_eq!(r.redact_wire(b"aHVudGVyMjI=\r\n"), b"<redacted>\r\n");
+        assert_eq!(r.redact_wire(b"250 OK\r\n"), b"250 OK\r\n");
+    }
 }
 
 #[cfg(test)]

@@ -74,6 +74,10 @@ pub struct Transcript {
     /// longest first.
     #[serde(skip)]
     pub names: Vec<(String, String)>,
+    /// What the unit did on the network, at milliseconds into the scenario,
+    /// where the target can tell (the emulator): for captures, not goldens.
+    #[serde(skip)]
+    pub network: Vec<(u64, crate::emulator::net::Traffic)>,
 }
 
 /// Commands whose answers identify the unit or its network attachment: their
@@ -91,7 +95,7 @@ static CSQ: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\+CSQ: \d+,\d+$").e
 
 impl Transcript {
     pub fn new(scenario: &str, redact: Vec<Regex>) -> Self {
-        Transcript { scenario: scenario.to_string(), entries: Vec::new(), redact, names: Vec::new() }
+        Transcript { scenario: scenario.to_string(), entries: Vec::new(), redact, ..Transcript::default() }
     }
 
     /// Show each `(value, name)`'s value as `${name}` in the rendered

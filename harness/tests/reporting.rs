@@ -64,6 +64,8 @@ impl Sink for Recorder {
             Event::RunFinished { interrupted, not_run, .. } => {
                 format!("run-finished interrupted={interrupted} {not_run:?}")
             }
+            Event::ResetStarted { scenario } => format!("reset-started {scenario}"),
+            Event::ResetFinished { scenario, error, .. } => format!("reset-finished {scenario} {error:?}"),
         };
         self.0.lock().unwrap().push(line);
     }

@@ -195,6 +195,11 @@ struct RunArgs {
     /// PC's loopback are out of a unit's reach).
     #[arg(long, env = "MTG_FIXTURES", value_name = "PROVIDER")]
     fixtures: Option<String>,
+    /// Sent before each scenario on a unit that keeps its state (serial,
+    /// tcp, rfc2217, labgrid): `default`, `none`, or one `LINE[ => OK|ERROR|any]`
+    /// per option, in order (a rig file's `reset:` is per unit).
+    #[arg(long = "reset", value_name = "LINE")]
+    reset: Vec<String>,
 }
 
 /// Scenarios run at once on the in-process emulator by default.
@@ -727,6 +732,13 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         errata,
         power_cycle: args.power_cycle.clone(),
         fixtures: Some(Arc::clone(&fixtures)),
+        reset: match mtg::runner::reset::Sequence::from_options(&args.reset) {
+            Ok(sequence) => sequence.map(Arc::new),
+            Err(e) => {
+                eprintln!("error: --reset {e}");
+                return ExitCode::from(2);
+            }
+        },
         ..Options::default()
     };
     let repeat = match args.soak.as_deref().map(mtg::runner::repeat::parse_duration).transpose() {

@@ -75,6 +75,9 @@ pub struct EmulatorConfig {
     /// Loopback endpoints for the addresses the modem dials (fixture
     /// servers standing in for the manual's example hosts): see [`net::map`].
     pub net_map: net::NetMap,
+    /// Where the unit records what it does on the network, for captures
+    /// (a handle shared with whoever built the config); `None` records nothing.
+    pub traffic: Option<net::TrafficLog>,
 }
 
 /// GPRS attach after registration (27.007 §10.1.9 leaves it to the unit).
@@ -346,6 +349,15 @@ impl Modem {
     fn settle(&mut self, now: Instant) {
         if self.mode != Mode::Busy && !self.queued.is_empty() {
             self.release_queued(now);
+        }
+    }
+
+    /// The unit's address on the network: its session's (`#DISPLAYIP`'s MY
+    /// IP), or 0.0.0.0 without a session.
+    pub fn session_address(&self) -> std::net::Ipv4Addr {
+        match &self.radio.session {
+            radio::Session::Connected { my_ip, .. } => my_ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+            _ => std::net::Ipv4Addr::UNSPECIFIED,
         }
     }
 

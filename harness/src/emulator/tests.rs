@@ -228,6 +228,44 @@ proptest! {
         prop_assert!(after.ends_with("AT\r\r\nOK\r\n") || after.ends_with("AT\r\r0\r") || after.ends_with("AT\r"),
             "unit stopped answering: {:?}", after);
     }
+
+    /// The same in data mode (a TCP socket, DLE/ETX coding) and in text
+    /// entry (AT#BODY1, ended by Ctrl-Z): any bytes, then the way out (an
+    /// ETX, Ctrl-Z), and the unit answers `AT` again; the bytes the host
+    /// typed in data mode reach the network DLE-decoded, never more of them
+    /// than were typed.
+    #[test]
+    fn any_bytes_in_data_mode_or_text_entry_leave_the_unit_serving(
+        junk in proptest::collection::vec(prop_oneof![
+            any::<u8>(), Just(0x03u8), Just(0x10u8), Just(b'\r'), Just(b'\n'), Just(b'.'), Just(0x1a),
+        ], 0..600),
+        text_entry in any::<bool>(),
+    ) {
+        use crate::emulator::net::{Event, Request};
+        let mut m = open_modem();
+        if text_entry {
+            talk(&mut m, b"AT#BODY1\r");
+        } else {
+            talk(&mut m, b"AT+CGATT=1\rAT#CONNECTIONSTART\rAT#TCPSERV=1,\"192.0.2.7\"\rAT#TCPPORT=1,7\r");
+            let t0 = Instant::now();
+            m.receive(b"AT#OTCP=1\r", t0);
+            m.take_requests();
+            m.net_event(Event::Connected { socket: 1, peer: "192.0.2.7:7".parse().unwrap() }, t0);
+            m.take_output();
+        }
+        let out = talk(&mut m, &junk);
+        prop_assert!(out.len() < 64 * 1024 + junk.len() * 64);
+        let sent: usize = m
+            .take_requests()
+            .iter()
+            .map(|r| if let Request::Send { bytes, .. } = r { bytes.len() } else { 0 })
+            .sum();
+        prop_assert!(sent <= junk.len(), "{} bytes sent for {} typed", sent, junk.len());
+        // A byte first, so that a DLE the junk ended with does not escape the ETX.
+        let after = talk(&mut m, b"x\x03\x1a\r\rATE1\rAT\r");
+        prop_assert!(after.ends_with("AT\r\r\nOK\r\n") || after.ends_with("AT\r\r0\r") || after.ends_with("AT\r"),
+            "unit stopped answering: {:?}", after);
+    }
 }
 
 /// The TCP service at its request/event boundary, the way smoltcp tests its

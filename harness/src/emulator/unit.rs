@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use std::net::SocketAddr;
 
-use super::net::{Backend, HostNetwork, PeerBehaviour, SimClient, SimNetwork};
+use super::net::{Backend, HostNetwork, PeerBehaviour, SimClient, SimNetwork, TrafficLog};
 use super::{ControlError, EmulatorConfig, EmulatorError, Modem, Network};
 use crate::control::{Control, PeerKind};
 
@@ -22,6 +22,8 @@ pub struct Unit {
     /// The simulated network, when the unit runs on one (a handle on the
     /// same network as `net`).
     sim: Option<SimNetwork>,
+    /// Where requests and events are recorded for captures.
+    traffic: Option<TrafficLog>,
 }
 
 impl Unit {
@@ -52,7 +54,7 @@ impl Unit {
                 Box::new(sim.clone())
             }
         };
-        Ok(Unit { modem, net, sim, scripted: Vec::new(), scripted_at: Vec::new() })
+        Ok(Unit { modem, net, sim, scripted: Vec::new(), scripted_at: Vec::new(), traffic: config.traffic.clone() })
     }
 
     /// Bytes from the host.
@@ -77,6 +79,9 @@ impl Unit {
             self.modem.settle(now);
             self.perform(now);
             if let Some(event) = self.net.poll_event(now) {
+                if let Some(log) = &self.traffic {
+                    log.event(&event, self.modem.session_address(), now);
+                }
                 self.modem.net_event(event, now);
                 continue;
             }
@@ -91,6 +96,9 @@ impl Unit {
     fn perform(&mut self, now: Instant) {
         for request in self.modem.take_requests() {
             tracing::debug!(backend = self.net.name(), ?request, "network request");
+            if let Some(log) = &self.traffic {
+                log.request(&request, self.modem.session_address(), now);
+            }
             self.net.perform(request, now);
         }
     }

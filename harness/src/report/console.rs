@@ -30,7 +30,11 @@ impl Console {
     }
 
     fn step(&self, scenario: &str, index: usize, total: usize, description: &str) {
-        let line = format!("  {scenario} [{index}/{total}] {}", redact_secrets(description));
+        self.line(&format!("  {scenario} [{index}/{total}] {}", redact_secrets(description)));
+    }
+
+    /// A progress line: rewritten in place on a terminal.
+    fn line(&self, line: &str) {
         let mut err = std::io::stderr().lock();
         if self.tty {
             let shown: String = line.chars().take(110).collect();
@@ -61,6 +65,11 @@ impl Sink for Console {
             }
             Event::StepStarted { scenario, index, total, description, .. } if self.steps => {
                 self.step(scenario, index, total, description);
+            }
+            // The reset before a scenario on a unit that keeps its state.
+            Event::ResetStarted { scenario } if self.steps => self.line(&format!("  {scenario} reset")),
+            Event::ResetFinished { scenario, error: Some(e), ms, .. } if self.steps => {
+                self.line(&format!("  {scenario} reset failed after {ms} ms: {}", redact_secrets(e)));
             }
             Event::ScenarioFinished { scenario, outcome, golden, waiver, done, total, .. } => {
                 let golden_note = match golden {

@@ -38,6 +38,15 @@ impl RecordReporter {
     /// A finished scenario's files: its transcript, and its diff when it
     /// differs. `earlier` runs of the same scenario keep their transcripts.
     fn write_scenario(&self, event: &Event<'_>, earlier: usize) -> Result<(), ReportError> {
+        // The reset before a scenario on a unit that keeps its state: kept
+        // beside the transcript, never in it (goldens do not hold it).
+        if let Event::ResetFinished { scenario, transcript, .. } = *event {
+            let name = match earlier {
+                0 => format!("transcripts/{scenario}.reset.txt"),
+                n => format!("transcripts/{scenario}.run{}.reset.txt", n + 1),
+            };
+            return write_atomic(&self.dir.join(name), transcript.render().as_bytes());
+        }
         let Event::ScenarioFinished { scenario, outcome, golden, .. } = *event else { return Ok(()) };
         if let Some(name) = transcript_file_of_run(scenario, outcome, earlier) {
             write_atomic(&self.dir.join(name), outcome.transcript.render().as_bytes())?;
@@ -55,6 +64,7 @@ impl Sink for RecordReporter {
         let mut record = self.record.lock().unwrap_or_else(PoisonError::into_inner);
         let earlier = match event {
             Event::ScenarioFinished { scenario, .. } => record.runs_of(&scenario.id),
+            Event::ResetFinished { scenario, .. } => record.runs_of(scenario),
             _ => 0,
         };
         if let Err(e) = self.write_scenario(event, earlier) {

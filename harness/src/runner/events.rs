@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use crate::family::{Identity, Placement};
 use crate::golden::Comparison;
 use crate::scenario::Scenario;
-use crate::transcript::Role;
+use crate::transcript::{Role, Transcript};
 
 use super::Outcome;
 use crate::waiver::WaiverNote;
@@ -51,6 +51,19 @@ pub enum Event<'a> {
         total: usize,
         description: &'a str,
         origin: &'a str,
+    },
+    /// The unit is being reset before a scenario ([`super::reset`]).
+    ResetStarted {
+        scenario: &'a str,
+    },
+    /// The unit was reset before a scenario ([`super::reset`]): the
+    /// exchange (not part of the scenario's transcript), and why the reset
+    /// failed, if it did (the scenario then does not run).
+    ResetFinished {
+        scenario: &'a str,
+        transcript: &'a Transcript,
+        error: Option<&'a str>,
+        ms: u64,
     },
     /// Bytes written to the target, as the transcript records them.
     Sent {

@@ -38,9 +38,12 @@ pub const PROBE: &[&str] = &[
 const IDLE: Duration = Duration::from_secs(3);
 const TOTAL: Duration = Duration::from_secs(5);
 
-/// Send `commands` one by one and collect the answers. Stops after `AT`
-/// when that is not answered (nothing else would be). `say` sees each answer
-/// as it comes (`mtg probe` prints them).
+/// Send `commands` one by one and collect the answers. An `AT` that is not
+/// answered is sent again after [`reset::WAKE`](super::reset::WAKE) (a unit
+/// left in data mode, at an SMS prompt or in a text entry by an earlier run
+/// is not a unit that does not answer); if it is still not answered, the
+/// check stops there (nothing else would be). `say` sees each answer as it
+/// comes (`mtg probe` prints them).
 pub async fn check(
     t: &mut dyn Transport,
     commands: &[&str],
@@ -50,7 +53,12 @@ pub async fn check(
     let mut reader = LineReader::new();
     let mut answers = Vec::new();
     for command in commands {
-        let answer = ask(t, &mut reader, command, options).await?;
+        let mut answer = ask(t, &mut reader, command, options).await?;
+        if *command == "AT" && answer.lines.is_empty() {
+            let mut log = crate::transcript::Transcript::new("health", Vec::new());
+            super::reset::wake(t, &mut reader, options, &mut log).await;
+            answer = ask(t, &mut reader, command, options).await?;
+        }
         say(&answer);
         let silent = answer.lines.is_empty();
         answers.push(answer);
@@ -110,7 +118,9 @@ fn not_answering(desc: &str) -> String {
 }
 
 /// Is the unit still answering `AT`? For a unit shared by the whole run,
-/// after a scenario that did not pass.
+/// after a scenario that did not pass. A silent unit is first woken (see
+/// [`check`]): a scenario that failed may have left it in data mode, at an
+/// SMS prompt or in a text entry.
 pub async fn answers_at(target: &Target, options: &Options) -> Result<(), String> {
     let mut t = target.open().await.map_err(|e| format!("the rig is not ready: {e}"))?;
     let desc = t.describe();

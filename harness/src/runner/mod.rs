@@ -11,6 +11,7 @@ pub mod health;
 pub mod lines;
 pub mod lock;
 pub mod repeat;
+pub mod reset;
 pub mod rig;
 pub mod suite;
 
@@ -155,6 +156,10 @@ pub struct Options {
     /// `${smtp.host}` …, `fixture:`/`server:` steps go to them, and an
     /// emulated unit dials through their net map. `None`: no servers.
     pub fixtures: Option<Arc<crate::fixtures::FixtureSet>>,
+    /// Sent before each scenario on a unit that keeps its state between
+    /// scenarios (a line, not the in-process emulator): see [`reset`].
+    /// `None` resets nothing.
+    pub reset: Option<Arc<reset::Sequence>>,
 }
 
 impl Default for Options {
@@ -168,6 +173,7 @@ impl Default for Options {
             errata: Arc::default(),
             power_cycle: None,
             fixtures: None,
+            reset: None,
         }
     }
 }
@@ -305,6 +311,9 @@ pub async fn execute(
             (s.verdict, Some(run.transcript.redact(&located)))
         }
     };
+    let network = run.t.traffic();
+    run.transcript.network =
+        network.into_iter().map(|(at, t)| (at.saturating_duration_since(started).as_millis() as u64, t)).collect();
     let is_fail = verdict == Verdict::Fail;
     let profile = run.profile_match();
     Outcome {
@@ -847,6 +856,17 @@ impl Run<'_> {
                 Err(e) => return Err(self.read_end(e, "raw bytes")),
             }
         }
+        // The same bytes with each line an erratum translates in its other
+        // profile's spelling (`Ok_Info_SocketClosed` / `OK_Info_SocketClosed`).
+        if let Some((other, erratum)) = self.translated_bytes(&expected) {
+            if !self.reader.pending().starts_with(&expected) && self.reader.pending().starts_with(&other) {
+                let got = self.reader.consume(other.len());
+                self.received(got, Role::Raw);
+                // The translated bytes are the manual's spelling.
+                self.saw(&erratum, Firmware::Manual);
+                return Ok(());
+            }
+        }
         let n = expected.len().min(self.reader.pending().len());
         let got = self.reader.consume(n);
         let ok = got == expected;
@@ -856,6 +876,27 @@ impl Run<'_> {
         } else {
             Err(Stop::fail(format!("expected bytes {}, got {}", escape::encode(&expected), escape::encode(&got))))
         }
+    }
+
+    /// `bytes` (written in the field form) with every line an erratum
+    /// translates put in the manual's form, and the erratum; `None` when no
+    /// line changes.
+    fn translated_bytes(&self, bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut erratum = None;
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            let body_end = piece.iter().rposition(|b| *b != b'\r' && *b != b'\n').map_or(0, |e| e + 1);
+            let (body, end) = piece.split_at(body_end);
+            match std::str::from_utf8(body).ok().and_then(|t| self.options.errata.translate(t, Firmware::Field)) {
+                Some((manual, e)) => {
+                    out.extend_from_slice(manual.as_bytes());
+                    erratum.get_or_insert_with(|| e.id.clone());
+                }
+                None => out.extend_from_slice(body),
+            }
+            out.extend_from_slice(end);
+        }
+        erratum.map(|e| (out, e))
     }
 
     /// After the last step nothing more may come (extra lines are findings).

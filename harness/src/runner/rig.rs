@@ -14,7 +14,15 @@
 //!     family: 651_              # expected firmware family (families.yaml)
 //!     vars: {baud: 115200}      # ${baud} in scenarios
 //!     power_cycle: usbrelay R1_1=0 && sleep 2 && usbrelay R1_1=1
+//!     reset:                    # before every scenario (default: see runner::reset)
+//!       - AT&F                  # a line that must be answered OK
+//!       - AT#CONNECTIONSTOP: any   # or the finals it accepts: OK|ERROR|any|<result>
+//!       - AT#DELFLASH
 //! ```
+//!
+//! `reset:` may also stand at the top of the file, for every unit that has
+//! none of its own; `reset: none` resets nothing, `reset: default` is the
+//! default sequence ([`Sequence::factory`]).
 //!
 //! Secrets never live in the file: the PIN and the APN are read from the
 //! environment when a unit runs, handed to scenarios as `${pin}` and
@@ -27,6 +35,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::runner::reset::{Command, Sequence};
 use crate::scenario::source_map::SourceMap;
 use crate::scenario::Capability;
 use crate::transport::Target;
@@ -39,6 +48,17 @@ pub struct Rig {
     pub units: Vec<Unit>,
     /// Fixture name → address (`host:port`), as reachable from the units.
     pub fixtures: BTreeMap<String, String>,
+}
+
+/// What a unit sends before each scenario.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum UnitReset {
+    /// The rig does not say: the run's `--reset` (by default, the default).
+    #[default]
+    AsRun,
+    /// `reset: none`.
+    Nothing,
+    Sequence(Sequence),
 }
 
 /// One unit of a rig.
@@ -59,6 +79,8 @@ pub struct Unit {
     pub vars: BTreeMap<String, String>,
     /// A shell command that power-cycles the unit.
     pub power_cycle: Option<String>,
+    /// The reset before each scenario.
+    pub reset: UnitReset,
     /// Where the unit is written (`file:line:column`).
     pub origin: String,
 }
@@ -80,7 +102,25 @@ impl std::error::Error for RigError {}
 struct RawRig {
     #[serde(default)]
     fixtures: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    reset: Option<RawReset>,
     units: Vec<RawUnit>,
+}
+
+/// `reset:`: `none`, `default`, or a list of lines.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawReset {
+    Word(String),
+    Lines(Vec<RawResetLine>),
+}
+
+/// A reset line: `AT&F` (accepts OK) or `AT#CONNECTIONSTOP: any`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawResetLine {
+    Line(String),
+    Accepting(BTreeMap<String, String>),
 }
 
 #[derive(Deserialize)]
@@ -102,6 +142,8 @@ struct RawUnit {
     vars: BTreeMap<String, Scalar>,
     #[serde(default)]
     power_cycle: Option<String>,
+    #[serde(default)]
+    reset: Option<RawReset>,
 }
 
 /// A YAML scalar taken as text (`115200`, `yes`, `651_`).
@@ -147,6 +189,36 @@ pub fn parse(name: &str, text: &str, families: Option<&[String]>) -> Result<Rig,
         map.as_ref().map(|m| m.nearest(path)).map_or(name.to_string(), |p| format!("{name}:{}:{}", p.line, p.column))
     };
     let err = |path: &str, msg: String| RigError(format!("{}: {msg}", at(path)));
+    let reset_of = |raw: Option<RawReset>, path: &str| -> Result<UnitReset, RigError> {
+        let lines = match raw {
+            None => return Ok(UnitReset::AsRun),
+            Some(RawReset::Word(w)) if w.trim().eq_ignore_ascii_case("none") => return Ok(UnitReset::Nothing),
+            Some(RawReset::Word(w)) if w.trim().eq_ignore_ascii_case("default") => {
+                return Ok(UnitReset::Sequence(Sequence::factory()))
+            }
+            Some(RawReset::Word(w)) => {
+                return Err(err(path, format!("`reset: {w}`: use none, default, or a list of AT command lines")))
+            }
+            Some(RawReset::Lines(lines)) => lines,
+        };
+        let mut commands = Vec::new();
+        for (j, l) in lines.into_iter().enumerate() {
+            let here = format!("{path}[{j}]");
+            let text = match l {
+                RawResetLine::Line(l) => l,
+                RawResetLine::Accepting(m) if m.len() == 1 => {
+                    let (line, accept) = m.into_iter().next().expect("one entry");
+                    format!("{line} => {accept}")
+                }
+                RawResetLine::Accepting(_) => {
+                    return Err(err(&here, "a reset line is `LINE` or `LINE: OK|ERROR|any`, one per item".into()))
+                }
+            };
+            commands.push(Command::parse(&text).map_err(|e| err(&here, e.to_string()))?);
+        }
+        Ok(if commands.is_empty() { UnitReset::Nothing } else { UnitReset::Sequence(Sequence { commands }) })
+    };
+    let rig_reset = reset_of(raw.reset, "reset")?;
     if raw.units.is_empty() {
         return Err(err("units", "a rig needs at least one unit".into()));
     }
@@ -245,6 +317,10 @@ pub fn parse(name: &str, text: &str, families: Option<&[String]>) -> Result<Rig,
             family,
             vars,
             power_cycle: u.power_cycle.filter(|c| !c.trim().is_empty()),
+            reset: match reset_of(u.reset, &key("reset"))? {
+                UnitReset::AsRun => rig_reset.clone(),
+                own => own,
+            },
         });
     }
     let fixtures = raw.fixtures.into_iter().map(|(k, v)| (k, v.to_string())).collect();
@@ -334,8 +410,42 @@ mod tests {
         assert_eq!(crate::redact::redact("AT+CPIN=48151623"), "AT+CPIN=<redacted>");
     }
 
+    #[test]
+    fn reset_per_unit_or_for_the_rig() {
+        let text = "reset:\n  - AT&F\n  - AT#CONNECTIONSTOP: any\nunits:\n  - id: a\n    port: tcp:h:1\n  - id: b\n    port: tcp:h:2\n    reset: none\n  - id: c\n    port: tcp:h:3\n    reset: [ATZ, 'AT+CMEE=0 => OK|ERROR']\n  - id: d\n    port: tcp:h:4\n    reset: default\n";
+        let rig = parse("rig.yaml", text, None).unwrap();
+        let shown: Vec<String> = rig
+            .units
+            .iter()
+            .map(|u| match &u.reset {
+                UnitReset::Sequence(s) => s.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "AT&F; AT#CONNECTIONSTOP => any",
+                "Nothing",
+                "ATZ; AT+CMEE=0 => OK|ERROR",
+                &Sequence::factory().to_string()
+            ]
+        );
+        let plain = parse("rig.yaml", "units:\n  - id: a\n    port: tcp:h:1\n", None).unwrap();
+        assert_eq!(plain.units[0].reset, UnitReset::AsRun);
+    }
+
     #[rstest]
     #[case("units: []\n", "rig.yaml:1:8: a rig needs at least one unit")]
+    #[case(
+        "units:\n  - id: a\n    port: tcp:h:1\n    reset: [E1]\n",
+        "rig.yaml:4:13: reset line `E1`: a reset line is an AT command line"
+    )]
+    #[case(
+        "units:\n  - id: a\n    port: tcp:h:1\n    reset: [ATZ: maybe]\n",
+        "rig.yaml:4:13: reset line `ATZ => maybe`"
+    )]
+    #[case("units:\n  - id: a\n    port: tcp:h:1\n    reset: sometimes\n", "rig.yaml:4:12: `reset: sometimes`")]
     #[case("units:\n  - id: a\n    port: tcp:h:1\n    colour: red\n", "rig.yaml:4:5: ")]
     #[case("units:\n  - id: a\n    port: tcp:h\n", "rig.yaml:3:11: invalid target")]
     #[case(

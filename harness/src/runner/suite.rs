@@ -90,6 +90,12 @@ pub async fn run_one(scenario: &Scenario, target: &Target, options: &Options, si
             return outcome;
         }
     };
+    // A unit on a line keeps what the scenario before left in it.
+    if let Some(sequence) = options.reset.as_deref().filter(|_| health::shared_unit(&target)) {
+        if let Err(outcome) = super::reset::before(scenario, sequence, transport.as_mut(), options, sink).await {
+            return outcome;
+        }
+    }
     execute(scenario, transport.as_mut(), options, sink).await
 }
 

@@ -113,7 +113,9 @@ impl EmulatorTransport {
     ///
     /// Must be called within a tokio runtime: the unit's driver runs on a
     /// task of that runtime (this panics otherwise, like `tokio::spawn`).
-    pub fn start(config: EmulatorConfig) -> Result<EmulatorTransport, EmulatorError> {
+    pub fn start(mut config: EmulatorConfig) -> Result<EmulatorTransport, EmulatorError> {
+        // Record the unit's network work for captures (kept across restarts).
+        config.traffic.get_or_insert_with(emulator::net::TrafficLog::new);
         let unit = Unit::new(&config)?;
         let shared = Arc::new(Shared {
             line: Mutex::new(Line { unit: Some(unit), clock: Clock::new(), out: VecDeque::new(), reader: None }),
@@ -294,6 +296,10 @@ impl AsyncWrite for EmulatorTransport {
 }
 
 impl Transport for EmulatorTransport {
+    fn traffic(&self) -> Vec<(Instant, emulator::net::Traffic)> {
+        self.config.traffic.as_ref().map(|t| t.entries()).unwrap_or_default()
+    }
+
     fn describe(&self) -> String {
         let net = match self.config.network {
             emulator::Network::Host => "",

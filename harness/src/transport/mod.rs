@@ -146,6 +146,12 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
         Box::pin(tokio::time::sleep(duration))
     }
 
+    /// What the unit did on the network so far, where the target can tell
+    /// (the in-process emulator records it; a real line cannot).
+    fn traffic(&self) -> Vec<(Instant, crate::emulator::net::Traffic)> {
+        Vec::new()
+    }
+
     /// Perform an emulator control or control-line change. A restart replaces
     /// the byte stream underneath; bytes in flight are lost, as on a real unit.
     fn control<'a>(&'a mut self, control: &'a Control) -> ControlFuture<'a> {

@@ -30,7 +30,13 @@ const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 
 enum Command {
     Send(Vec<u8>),
-    SendTo(SocketAddr, Vec<u8>),
+    /// A datagram to the endpoint the stack dialled, sent to where the map
+    /// routes it.
+    SendTo {
+        dialled: SocketAddr,
+        to: SocketAddr,
+        bytes: Vec<u8>,
+    },
     Close,
 }
 
@@ -143,8 +149,23 @@ impl Backend for HostNetwork {
             Request::Listen { socket, port, allowed } => {
                 // Bound here and now, so a client may connect as soon as the
                 // command has answered (App. A p.48: `OK` at once).
-                match bind_listener(self.map.route(listen_address(port))) {
+                let at = self.map.route(listen_address(port));
+                match bind_listener(at) {
                     Ok(listener) => self.open(socket, |rx, events| listen(socket, listener, allowed, rx, events)),
+                    // A listener just stopped (`#LTCPSTOP` then `#LTCPSTART`
+                    // on the same port) lets go of the port when its task
+                    // next runs: try again for a moment before giving up.
+                    Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                        self.open(socket, move |rx, events| async move {
+                            for _ in 0..40 {
+                                tokio::time::sleep(Duration::from_millis(25)).await;
+                                if let Ok(listener) = bind_listener(at) {
+                                    return listen(socket, listener, allowed, rx, events).await;
+                                }
+                            }
+                            let _ = events.send(failed(socket, Failure::Other, format!("listen on port {port}: {e}")));
+                        });
+                    }
                     Err(e) => {
                         let cause = format!("listen on port {port}: {e}");
                         self.ready.push_back(failed(socket, Failure::Other, cause));
@@ -178,8 +199,9 @@ impl Backend for HostNetwork {
                 let task = tokio::spawn(async move {
                     match resolver.addresses(&host).await {
                         Ok(ips) => {
-                            let to = resolver.map.route(SocketAddr::new(ips[0], port));
-                            let _ = tx.send(Command::SendTo(to, bytes));
+                            let dialled = SocketAddr::new(ips[0], port);
+                            let to = resolver.map.route(dialled);
+                            let _ = tx.send(Command::SendTo { dialled, to, bytes });
                         }
                         Err(cause) => {
                             let _ = events.send(Event::Failed { socket, failure: Failure::Resolve, cause });
@@ -288,7 +310,7 @@ async fn listen(
                 }
             },
             command = commands.recv() => match command {
-                Some(Command::Send(_) | Command::SendTo(..)) => continue,
+                Some(Command::Send(_) | Command::SendTo { .. }) => continue,
                 Some(Command::Close) | None => return,
             },
         }
@@ -362,7 +384,7 @@ async fn bridge(
                         return;
                     }
                 }
-                Some(Command::SendTo(..)) => {}
+                Some(Command::SendTo { .. }) => {}
                 Some(Command::Close) | None => {
                     let _ = stream.shutdown().await;
                     return;
@@ -392,11 +414,15 @@ async fn datagrams(
         let _ = events.send(Event::Bound { socket, local });
     }
     let mut buf = vec![0u8; 65536];
+    // Where each endpoint this socket sent to was dialled: a reply from it
+    // is reported as coming from what the stack dialled, whatever else the
+    // map says about that endpoint.
+    let mut dialled_as: std::collections::HashMap<SocketAddr, SocketAddr> = std::collections::HashMap::new();
     loop {
         tokio::select! {
             got = udp.recv_from(&mut buf) => match got {
                 Ok((n, from)) => {
-                    let from = map.unroute(from);
+                    let from = dialled_as.get(&from).copied().unwrap_or_else(|| map.unroute(from));
                     let _ = events.send(Event::Datagram { socket, from, bytes: buf[..n].to_vec() });
                 }
                 // An ICMP error for an earlier datagram (Linux reports some on
@@ -404,7 +430,8 @@ async fn datagrams(
                 Err(e) => tracing::debug!(socket, "datagram receive: {e}"),
             },
             command = commands.recv() => match command {
-                Some(Command::SendTo(to, bytes)) => {
+                Some(Command::SendTo { dialled, to, bytes }) => {
+                    dialled_as.insert(to, dialled);
                     if let Err(e) = udp.send_to(&bytes, to).await {
                         let _ = events.send(failed(socket, Failure::Other, format!("send to {to}: {e}")));
                     }

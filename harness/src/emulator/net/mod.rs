@@ -18,10 +18,12 @@ pub mod dns;
 mod host;
 pub mod map;
 mod sim;
+pub mod tap;
 
 pub use host::{icmp_echo_permitted, HostNetwork};
 pub use map::NetMap;
 pub use sim::{PeerBehaviour, SimClient, SimNetwork};
+pub use tap::{Traffic, TrafficLog};
 
 use std::net::{IpAddr, SocketAddr};
 use std::task::{Context, Poll};

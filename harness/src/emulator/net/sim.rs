@@ -108,7 +108,8 @@ impl SimNetwork {
         self
     }
 
-    /// A client that will connect to the unit's listening socket.
+    /// A client that will connect to the unit's listening socket (TCP), or
+    /// send its bytes as one datagram to the unit's listening UDP port.
     pub fn client(&self, client: SimClient) -> &Self {
         self.state().clients.push(client);
         self
@@ -237,6 +238,16 @@ impl State {
                 self.sockets.insert(socket, Socket::Datagram);
                 let local = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), if port == 0 { 49152 } else { port });
                 self.after(now, 0, Event::Bound { socket, local });
+                // Clients for this port send their bytes as one datagram
+                // each (a listening UDP session, ch. 6).
+                if port != 0 {
+                    let (coming, rest): (Vec<SimClient>, Vec<SimClient>) =
+                        std::mem::take(&mut self.clients).into_iter().partition(|c| c.port == port);
+                    self.clients = rest;
+                    for (i, c) in coming.into_iter().enumerate() {
+                        self.after(now, 1 + i as u32, Event::Datagram { socket, from: c.from, bytes: c.sends });
+                    }
+                }
             }
             Request::SendTo { socket, host, port, bytes } => {
                 if !matches!(self.sockets.get(&socket), Some(Socket::Datagram)) {

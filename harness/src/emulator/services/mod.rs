@@ -29,7 +29,7 @@ pub mod udp;
 
 use std::time::Instant;
 
-pub use data_mode::{DataMode, HostByte};
+pub use data_mode::{Coding, DataMode, HostByte};
 
 use super::net::{Event, Request};
 use super::{Mode, Modem, Timed};
@@ -200,6 +200,15 @@ impl Modem {
     pub(crate) fn stop_services(&mut self) {
         if matches!(self.service, Some(Running::Ftp(_))) {
             self.ftp_link_lost();
+        }
+        // A socket in data mode with ETX coding ends its data with an ETX
+        // before the error that follows (p.36: "on an error the stack first
+        // sends an <ETX>, then the error message"; read for every socket).
+        if let Some(Running::Udp(_) | Running::Tcp(_)) = &self.service {
+            let dle = self.service.as_mut().and_then(Running::data_mode).is_some_and(|m| m.coding() == Coding::Dle);
+            if dle && self.mode == Mode::Data {
+                self.out.push(data_mode::ETX);
+            }
         }
         if let Some(service) = &self.service {
             for socket in service.sockets() {

@@ -1,6 +1,8 @@
 //! Captures an engineer can open in Wireshark: per scenario, one pcapng
-//! file holding the serial line in both directions, on the scenario's
-//! timeline (`OUT/captures/<id>.pcapng`).
+//! file holding the serial line in both directions and, where the target
+//! can tell (the emulator), the unit's IP side as IPv4 packets synthesised
+//! from the modem's point of view ([`ip`]), on one timeline
+//! (`OUT/captures/<id>.pcapng`).
 //!
 //! Each chunk of the line is one packet of the exported-PDU link type
 //! (`LINKTYPE_WIRESHARK_UPPER_PDU`, 252) whose header names Wireshark's `at`
@@ -20,6 +22,8 @@ use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPa
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::DataLink;
+
+pub mod ip;
 
 use super::{write_atomic, ReportError};
 use crate::runner::events::{Event, Sink};
@@ -47,32 +51,57 @@ fn at_pdu(payload: &[u8]) -> Vec<u8> {
     pdu
 }
 
-/// The serial line of one scenario run as a pcapng file; `started` is when
-/// the scenario started (wall clock), entries are placed at their offsets.
+/// (ms into the scenario, interface, direction flags, bytes, comment).
+type Frame = (u64, u32, u32, Vec<u8>, Option<&'static str>);
+
+/// One scenario run as a pcapng file: interface 0 the serial line, interface
+/// 1 (when the target recorded any) the IP side; `started` is when the
+/// scenario started (wall clock), entries are placed at their offsets.
 pub fn serial_pcapng(transcript: &Transcript, started: SystemTime) -> Result<Vec<u8>, pcap_file::PcapError> {
     let secrets = transcript.redactor();
     let base = started.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut writer = PcapNgWriter::new(Vec::new())?;
-    let mut idb = InterfaceDescriptionBlock::new(DataLink::WIRESHARK_UPPER_PDU, 0);
-    idb.options.push(InterfaceDescriptionOption::IfName(Cow::Borrowed("serial")));
-    idb.options.push(InterfaceDescriptionOption::IfDescription(Cow::Owned(format!(
-        "serial line of scenario {} (host <-> unit)",
-        transcript.scenario
-    ))));
-    writer.write_pcapng_block(idb)?;
+    let mut frames: Vec<Frame> = Vec::new();
     for entry in &transcript.entries {
         let (bytes, at_ms, flags, comment) = match entry {
             Entry::Sent { bytes, at_ms } => (bytes, *at_ms, OUTBOUND, "host -> unit"),
             Entry::Received { bytes, at_ms, .. } => (bytes, *at_ms, INBOUND, "unit -> host"),
             _ => continue,
         };
-        let data = at_pdu(&secrets.redact_bytes(bytes));
+        frames.push((at_ms, 0, flags, at_pdu(&secrets.redact_bytes(bytes)), Some(comment)));
+    }
+    let packets = ip::packets(&transcript.network, &|b| secrets.redact_wire(b));
+    let has_network = !packets.is_empty();
+    for (at_ms, sent, data) in packets {
+        frames.push((at_ms, 1, if sent { OUTBOUND } else { INBOUND }, data, None));
+    }
+    frames.sort_by_key(|f| f.0);
+
+    let mut writer = PcapNgWriter::new(Vec::new())?;
+    let mut serial = InterfaceDescriptionBlock::new(DataLink::WIRESHARK_UPPER_PDU, 0);
+    serial.options.push(InterfaceDescriptionOption::IfName(Cow::Borrowed("serial")));
+    serial.options.push(InterfaceDescriptionOption::IfDescription(Cow::Owned(format!(
+        "serial line of scenario {} (host <-> unit)",
+        transcript.scenario
+    ))));
+    writer.write_pcapng_block(serial)?;
+    if has_network {
+        let mut network = InterfaceDescriptionBlock::new(DataLink::RAW, 0);
+        network.options.push(InterfaceDescriptionOption::IfName(Cow::Borrowed("network")));
+        network.options.push(InterfaceDescriptionOption::IfDescription(Cow::Borrowed(
+            "the unit's IP side, synthesised from its stack's view (session address, dialled ports)",
+        )));
+        writer.write_pcapng_block(network)?;
+    }
+    for (at_ms, interface, flags, data, comment) in frames {
         let mut epb = EnhancedPacketBlock::default();
-        epb.interface_id = 0;
+        epb.interface_id = interface;
         epb.timestamp = base + Duration::from_millis(at_ms);
         epb.original_len = data.len() as u32;
         epb.data = Cow::Owned(data);
-        epb.options = vec![EnhancedPacketOption::Flags(flags), EnhancedPacketOption::Comment(Cow::Borrowed(comment))];
+        epb.options = vec![EnhancedPacketOption::Flags(flags)];
+        if let Some(c) = comment {
+            epb.options.push(EnhancedPacketOption::Comment(Cow::Borrowed(c)));
+        }
         writer.write_pcapng_block(epb)?;
     }
     Ok(writer.into_inner())
@@ -89,9 +118,12 @@ impl CaptureReporter {
     }
 
     fn write(&self, id: &str, transcript: &Transcript, started: SystemTime) -> Result<(), ReportError> {
-        if !transcript.entries.iter().any(|e| matches!(e, Entry::Sent { .. } | Entry::Received { .. })) {
+        if transcript.network.is_empty()
+            && !transcript.entries.iter().any(|e| matches!(e, Entry::Sent { .. } | Entry::Received { .. }))
+        {
             return Ok(());
         }
+        std::fs::create_dir_all(&self.dir).map_err(|source| ReportError::Write { path: self.dir.clone(), source })?;
         let bytes = serial_pcapng(transcript, started).map_err(|e| ReportError::Write {
             path: self.dir.join(format!("{id}.pcapng")),
             source: std::io::Error::other(e.to_string()),
