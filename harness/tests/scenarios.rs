@@ -6,7 +6,10 @@
 //! `--ignored`, `--test-threads`. Scenarios needing a capability the target
 //! lacks are flagged ignored; their reasons are printed first. The servers
 //! the scenarios meet are started once for the whole run (`MTG_FIXTURES`:
-//! `embedded`, the default, `external:FILE` or `none`).
+//! `embedded`, the default, `containers`, `auto`, `external:FILE` or
+//! `none`; with `auto`, `MTG_REQUIRE_CONTAINERS=1` makes falling back to
+//! the embedded servers an error). When a scenario fails, the container servers' logs
+//! are kept in `target/mtg-test-servers/`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -47,6 +50,19 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(why) = fixtures.choice() {
+        eprintln!("mtg: fixtures: {why}");
+    }
+    // Under `auto`, a fallback is an error when the containers are required
+    // (CI, which built the image); a named provider is what it says.
+    if provider_text == "auto"
+        && std::env::var("MTG_REQUIRE_CONTAINERS").is_ok_and(|v| v == "1")
+        && *fixtures.provider() != Provider::Containers
+    {
+        eprintln!("error: MTG_REQUIRE_CONTAINERS=1 but auto chose {}", fixtures.provider());
+        std::process::exit(2);
+    }
+    let kept = fixtures.clone();
     let options = Arc::new(Options { fixtures: Some(fixtures), ..Options::default() });
     let caps = offered(&target, &options);
     let target = Arc::new(target);
@@ -109,5 +125,15 @@ fn main() {
     if !ignored.is_empty() && !args.list {
         eprintln!("mtg: {} scenario(s) need what {target_text} lacks:\n{}", ignored.len(), ignored.join("\n"));
     }
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    if conclusion.has_failed() {
+        let dir = root.join("target/mtg-test-servers");
+        match kept.keep_logs(&dir) {
+            Ok(files) if !files.is_empty() => eprintln!("mtg: server logs kept in {}", dir.display()),
+            Ok(_) => {}
+            Err(e) => eprintln!("error: keeping the server logs: {e}"),
+        }
+    }
+    // Exits without running destructors; the containers are removed at exit.
+    conclusion.exit();
 }

@@ -206,10 +206,13 @@ struct RunArgs {
     /// Shell command that power-cycles the unit, run when it stops answering mid-run.
     #[arg(long, value_name = "CMD")]
     power_cycle: Option<String>,
-    /// The servers the unit's IP services meet: `embedded` (in-process, on
-    /// 127.0.0.2, 127.0.0.3 …; the default on emulator targets), `external:FILE`
-    /// (servers someone else runs; see README.md) or `none` (the default on
-    /// a real line: embedded servers on this PC's loopback are out of a unit's reach).
+    /// The servers the unit's IP services meet: `auto` (the default on
+    /// emulator targets: `containers` when the Docker engine answers and the
+    /// fixture image is built, else `embedded`), `containers` (Exim, Dovecot,
+    /// vsftpd, dnsmasq, socat on 127.0.1.2 …), `embedded` (in-process, on
+    /// 127.0.0.2, 127.0.0.3 …), `external:FILE` (servers someone else runs;
+    /// see README.md) or `none` (the default on a real line: servers on this
+    /// PC's loopback are out of a unit's reach).
     #[arg(long, env = "MTG_FIXTURES", value_name = "PROVIDER")]
     fixtures: Option<String>,
     /// Sent before each scenario on a unit that keeps its state (serial,
@@ -549,7 +552,10 @@ fn diff(a: &str, b: &str, filters: &[String], dir: PathBuf, tolerance_ms: u64, j
             return ExitCode::from(2);
         }
     };
-    let fixtures = match start_fixtures(None, &ta) {
+    // Embedded servers forget what an earlier run of a scenario made them
+    // see, so that both sides are judged on their own run.
+    let choice = ta.emulator_config().is_some().then_some("embedded");
+    let fixtures = match start_fixtures(choice, &ta) {
         Ok(set) => Arc::new(set),
         Err(e) => {
             eprintln!("error: fixtures: {e}");
@@ -610,18 +616,33 @@ fn diff(a: &str, b: &str, filters: &[String], dir: PathBuf, tolerance_ms: u64, j
     }
 }
 
-/// The run's servers: `--fixtures`, else embedded ones for an emulator
-/// target and none for a real line.
+/// The run's servers: `--fixtures`, else `auto` for an emulator target
+/// (containers when they can run here, embedded servers otherwise) and none
+/// for a real line. How `auto` chose is said on stderr.
 fn start_fixtures(
     choice: Option<&str>,
     target: &Target,
 ) -> Result<mtg::fixtures::FixtureSet, Box<dyn std::error::Error>> {
     let provider: mtg::fixtures::Provider = match choice {
         Some(text) => text.parse()?,
-        None if target.emulator_config().is_some() => mtg::fixtures::Provider::Embedded,
+        None if target.emulator_config().is_some() => mtg::fixtures::Provider::Auto,
         None => mtg::fixtures::Provider::None,
     };
-    Ok(mtg::fixtures::FixtureSet::start(&provider)?)
+    let set = mtg::fixtures::FixtureSet::start(&provider)?;
+    if let Some(why) = set.choice() {
+        eprintln!("mtg: fixtures: {why}");
+    }
+    Ok(set)
+}
+
+/// After a run with a failed scenario, the container servers' logs
+/// (redacted) go to `OUT/servers/<service>.log`.
+fn keep_server_logs(fixtures: &mtg::fixtures::FixtureSet, out: &std::path::Path) {
+    match fixtures.keep_logs(&out.join("servers")) {
+        Ok(files) if !files.is_empty() => eprintln!("mtg: server logs kept in {}", out.join("servers").display()),
+        Ok(_) => {}
+        Err(e) => eprintln!("error: keeping the server logs: {e}"),
+    }
 }
 
 fn run(args: RunArgs, root: PathBuf) -> ExitCode {
@@ -820,7 +841,7 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
         firmware: judge_by,
         errata,
         power_cycle: args.power_cycle.clone(),
-        fixtures: Some(fixtures),
+        fixtures: Some(Arc::clone(&fixtures)),
         reset: match mtg::runner::reset::Sequence::from_options(&args.reset) {
             Ok(sequence) => sequence.map(Arc::new),
             Err(e) => {
@@ -878,6 +899,9 @@ fn run(args: RunArgs, root: PathBuf) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(200));
     // labgrid places acquired by the run (also after Ctrl-C or a rig that is not ready).
     mtg::transport::labgrid::release_all();
+    if result.findings > 0 || result.interrupted {
+        keep_server_logs(&fixtures, &out.path);
+    }
     if result.interrupted {
         ExitCode::from(130)
     } else if let Some(why) = &result.not_ready {

@@ -662,9 +662,12 @@ impl Run<'_> {
 
     /// `fixture:` — put state on a server.
     fn fixture_setup(&mut self, setup: &SetupStep) -> Result<(), Stop> {
-        let subst = |t: &str| self.substitute(t, false).map_err(|s| s.message);
+        let subst = |t: &str| self.substitute_plain(t).map_err(|s| s.message);
         let request = setup.resolve(&subst).map_err(Stop::error)?;
         let set = self.fixtures()?;
+        if let Some(why) = set.behaviour_not_provided(&format!("{request:?}")) {
+            return Err(Stop { verdict: Verdict::Skipped(why.clone()), message: why });
+        }
         if let crate::fixtures::Provider::External(_) = set.provider() {
             return Err(Stop {
                 verdict: Verdict::Skipped("servers someone else runs cannot be set up by the harness".into()),
@@ -682,7 +685,7 @@ impl Run<'_> {
     /// again until the lines match or the step's idle limit runs out.
     async fn server_check(&mut self, step: &Step, observe: &ObserveStep) -> Result<(), Stop> {
         let (question, prefix) = {
-            let subst = |t: &str| self.substitute(t, false).map_err(|s| s.message);
+            let subst = |t: &str| self.substitute_plain(t).map_err(|s| s.message);
             observe.resolve(&subst).map_err(Stop::error)?
         };
         let until = tokio::time::Instant::now() + self.scaled(step.idle);
@@ -958,7 +961,31 @@ impl Run<'_> {
 
     /// `${name}` → value. In regexes values are escaped.
     fn substitute(&self, text: &str, regex: bool) -> Result<String, Stop> {
-        substitute(text, &self.vars, regex).map_err(Stop::error)
+        let out = substitute(text, &self.vars, regex)
+            .map_err(|e| self.not_provided(text).unwrap_or_else(|| Stop::error(e)))?;
+        // A name that makes the embedded servers misbehave on purpose means
+        // nothing to real ones: skipped there, with the reason.
+        if let Some(why) = self.options.fixtures.as_deref().and_then(|set| set.behaviour_not_provided(&out)) {
+            return Err(Stop { verdict: Verdict::Skipped(why.clone()), message: why });
+        }
+        Ok(out)
+    }
+
+    /// [`Run::substitute`] without the check for names the servers lack
+    /// (set-ups and questions to the servers check their whole request).
+    fn substitute_plain(&self, text: &str) -> Result<String, Stop> {
+        substitute(text, &self.vars, false).map_err(|e| self.not_provided(text).unwrap_or_else(|| Stop::error(e)))
+    }
+
+    /// A variable of `text` that the run's servers cannot give although
+    /// other servers do (`${smtp.refuse-port}` on containers): the scenario
+    /// is skipped with the reason rather than failed.
+    fn not_provided(&self, text: &str) -> Option<Stop> {
+        let set = self.options.fixtures.as_deref()?;
+        text.split("${").skip(1).filter_map(|rest| rest.split_once('}')).find_map(|(name, _)| {
+            let why = set.not_provided(name).filter(|_| !self.vars.contains_key(name))?;
+            Some(Stop { verdict: Verdict::Skipped(why.clone()), message: why })
+        })
     }
 
     fn matches(&self, m: &Matcher, line: &str) -> Result<bool, Stop> {
