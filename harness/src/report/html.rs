@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use super::{write_atomic, Context, ReportError, RunRecord, ScenarioRecord};
+use super::svg::esc;
+use super::{latency, manual, matrix, write_atomic, Context, ReportError, RunRecord, ScenarioRecord};
 use crate::runner::events::{Event, Sink};
 use crate::runner::Verdict;
 use crate::scenario::Basis;
@@ -113,10 +114,6 @@ pub fn changes(run: &RunRecord, baseline: &RunRecord) -> BTreeMap<String, Change
     out
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// Order of importance for a reader: findings on manual text first.
 fn rank(r: &ScenarioRecord) -> u8 {
     match (&r.verdict, r.basis) {
@@ -143,8 +140,10 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
     let mut s = String::new();
     let _ = write!(
         s,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mtg run: {}</title>\n<style>{STYLE}</style></head><body>\n",
-        esc(&run.target)
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mtg run: {}</title>\n<style>{STYLE}{}{}</style></head><body>\n",
+        esc(&run.target),
+        matrix::STYLE,
+        manual::STYLE
     );
     let _ = writeln!(s, "<h1>Conformance run against <code>{}</code></h1>", esc(&run.target));
     let state = if run.interrupted {
@@ -226,6 +225,8 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
         );
     }
     let _ = writeln!(s, "<p class=\"profile\">Firmware profile: {}</p>", esc(&super::console::profile_summary(run)));
+    s.push_str(&overview(&[matrix::Column { record: run, page: String::new() }]));
+    s.push_str("<h2>Scenarios</h2>\n");
     s.push_str("<table><thead><tr><th>scenario</th><th>verdict</th><th>expectation</th><th>golden</th><th>time</th><th>profile</th>");
     if baseline.is_some() {
         s.push_str("<th>change</th>");
@@ -315,6 +316,21 @@ pub fn render(run: &RunRecord, dir: &Path, baseline: Option<&RunRecord>) -> Stri
     }
     s.push_str("</body></html>\n");
     s
+}
+
+/// The pictures of a report: the scenario × unit matrix of `columns`, the
+/// manual coverage their scenarios reach together, and step latency by
+/// command across them all.
+pub fn overview(columns: &[matrix::Column<'_>]) -> String {
+    let coverage = manual::union(columns.iter().map(|c| c.record.manual.as_slice()));
+    let latency = latency::per_command(columns.iter().map(|c| c.record));
+    format!(
+        "<nav class=\"sections\"><a href=\"#matrix\">matrix</a> · <a href=\"#coverage\">coverage</a> · \
+         <a href=\"#latency\">latency</a></nav>\n{}{}{}",
+        matrix::section(columns),
+        manual::section(&coverage),
+        latency::section(&latency)
+    )
 }
 
 /// The manual's words a failed manual-backed step rests on.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{html, junit, read_record, write_atomic, ReportError, RunRecord};
+use super::{html, junit, manual, matrix, read_record, write_atomic, ReportError, RunRecord};
 use crate::runner::Verdict;
 
 /// One unit's line in `rig.json`.
@@ -143,8 +143,11 @@ pub fn render(summary: &RigSummary, records: &[(String, RunRecord)]) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mtg rig run</title>\n<style>\
          body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
          td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.passed{background:#e8f5e9}\
-         .findings,.rig-error{background:#ffebee}.interrupted,.incomplete{background:#fff8e1}</style></head><body>\n",
+         .findings,.rig-error{background:#ffebee}.interrupted,.incomplete{background:#fff8e1}",
     );
+    s.push_str(matrix::STYLE);
+    s.push_str(manual::STYLE);
+    s.push_str("</style></head><body>\n");
     let _ = writeln!(s, "<h1>Rig run: {} unit(s)</h1>", summary.units.len());
     if let Some(rig) = &summary.rig {
         let _ = writeln!(s, "<p>Rig file <code>{}</code> · {}</p>", esc(rig), esc(&summary.tool));
@@ -176,6 +179,9 @@ pub fn render(summary: &RigSummary, records: &[(String, RunRecord)]) -> String {
         );
     }
     s.push_str("</tbody></table>\n");
+    let columns: Vec<matrix::Column<'_>> =
+        records.iter().map(|(dir, record)| matrix::Column { record, page: format!("{dir}/report.html") }).collect();
+    s.push_str(&html::overview(&columns));
     for (dir, r) in records {
         let name = group_name(r);
         let _ = writeln!(

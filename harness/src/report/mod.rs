@@ -17,8 +17,12 @@ pub mod capture;
 pub mod console;
 pub mod html;
 pub mod junit;
+pub mod latency;
+pub mod manual;
+pub mod matrix;
 pub mod merge;
 pub mod record;
+pub mod svg;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -189,6 +193,10 @@ pub struct RunRecord {
     /// The rounds of a soak (`--soak`), with what each found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub iterations: Vec<crate::runner::repeat::Iteration>,
+    /// Manual-index entries the selected scenarios cover, by chapter (when
+    /// the run had the index), so later reports can draw coverage without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual: Vec<manual::ChapterCoverage>,
 }
 
 impl RunRecord {
@@ -273,6 +281,7 @@ impl RunRecord {
                     interrupted: false,
                     results: Vec::new(),
                     not_run: selected.iter().map(|s| s.id.clone()).collect(),
+                    manual: context.index.as_deref().map_or_else(Vec::new, |i| manual::by_chapter(i, selected)),
                     ..RunRecord::default()
                 };
                 true
