@@ -2,38 +2,14 @@
 //! (ch. 5, App. A p.48): listen, connect, data both ways with DLE coding,
 //! local and remote close, and the "service is running" refusal (37123).
 
+mod common;
+use common::{command, read_until};
 use std::time::Duration;
 
 use mtg::emulator::EmulatorConfig;
 use mtg::transport::EmulatorTransport;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// Read until `needle` has arrived; returns everything read.
-async fn read_until(t: &mut EmulatorTransport, needle: &[u8]) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !got.windows(needle.len()).any(|w| w == needle) {
-        let n = tokio::time::timeout(Duration::from_secs(5), t.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "timed out waiting for {:?}; got {:?}",
-                    String::from_utf8_lossy(needle),
-                    String::from_utf8_lossy(&got)
-                )
-            })
-            .expect("read");
-        assert!(n > 0, "emulator closed the line");
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
-}
-
-async fn command(t: &mut EmulatorTransport, line: &str, until: &str) -> String {
-    t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
-    String::from_utf8_lossy(&read_until(t, until.as_bytes()).await).into_owned()
-}
 
 async fn online_unit() -> EmulatorTransport {
     let mut t = EmulatorTransport::start(EmulatorConfig::default()).expect("emulator");

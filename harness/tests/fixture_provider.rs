@@ -8,6 +8,8 @@
 //! image (or a Docker engine) is missing; with `MTG_REQUIRE_CONTAINERS=1`
 //! (CI, which builds the image first) that is a failure instead.
 
+mod common;
+use common::{command, read_until};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
@@ -17,7 +19,7 @@ use mtg::emulator::EmulatorConfig;
 use mtg::fixtures::container::{image_tag, ContainerFixtures};
 use mtg::fixtures::{render, FixtureSet, Observe, Provider, Setup};
 use mtg::transport::EmulatorTransport;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// The container image, or `None` (with the reason printed) when the
 /// containers cannot run here.
@@ -150,26 +152,6 @@ fn the_container_set_mirrors_the_embedded_one_and_both_run_at_once() {
     assert_eq!(our_containers().len(), 6);
     drop(containers);
     assert_eq!(our_containers(), Vec::<String>::new(), "the set's containers are removed with it");
-}
-
-/// Read until `needle` has arrived; returns everything read.
-async fn read_until(t: &mut EmulatorTransport, needle: &[u8]) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !got.windows(needle.len()).any(|w| w == needle) {
-        let n = tokio::time::timeout(Duration::from_secs(20), t.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {:?}; got {:?}", needle, String::from_utf8_lossy(&got)))
-            .expect("read");
-        assert!(n > 0, "emulator closed the line");
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
-}
-
-async fn command(t: &mut EmulatorTransport, line: &str, until: &str) -> String {
-    t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
-    String::from_utf8_lossy(&read_until(t, until.as_bytes()).await).into_owned()
 }
 
 async fn ok(t: &mut EmulatorTransport, line: &str) {

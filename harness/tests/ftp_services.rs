@@ -3,44 +3,19 @@
 //! over AT bytes as a host sends them; the failures and their chapter 9
 //! codes; the fixture itself checked with Python's ftplib.
 
+mod common;
+use common::{command, read_until};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
 use mtg::emulator::EmulatorConfig;
 use mtg::fixtures::ftp::{FtpFixture, Misbehaviour, PASSWORD, USER};
 use mtg::fixtures::{Fixture, Observation, Observe, Setup};
 use mtg::transport::EmulatorTransport;
 use rstest::rstest;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const ETX: u8 = 0x03;
 const DLE: u8 = 0x10;
-
-/// Read until `needle` has arrived; returns everything read.
-async fn read_until(t: &mut EmulatorTransport, needle: &[u8]) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !got.windows(needle.len()).any(|w| w == needle) {
-        let n = tokio::time::timeout(Duration::from_secs(10), t.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "timed out waiting for {:?}; got {:?}",
-                    String::from_utf8_lossy(needle),
-                    String::from_utf8_lossy(&got)
-                )
-            })
-            .expect("read");
-        assert!(n > 0, "emulator closed the line");
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
-}
-
-async fn command(t: &mut EmulatorTransport, line: &str, until: &str) -> String {
-    t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
-    String::from_utf8_lossy(&read_until(t, until.as_bytes()).await).into_owned()
-}
 
 /// A unit with its stack open and a GPRS session up (as the TCP tests and
 /// the bring-up fragment do).

@@ -6,6 +6,8 @@
 //! Codes checked here: 38016 (connection refused, [code]), 36929, 37966 and
 //! 35862 (chosen in `at::codes::Condition`, inferred), 37964 (p.68).
 
+mod common;
+use common::{command, read_until};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -16,32 +18,6 @@ use mtg::fixtures::{Fixture, Observation, Observe, ReceivedMail, Setup};
 use mtg::transport::EmulatorTransport;
 use rstest::rstest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Read until `needle` has arrived; returns everything read.
-async fn read_until(t: &mut EmulatorTransport, needle: &[u8]) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !got.windows(needle.len()).any(|w| w == needle) {
-        let n = tokio::time::timeout(Duration::from_secs(10), t.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "timed out waiting for {:?}; got {:?}",
-                    String::from_utf8_lossy(needle),
-                    String::from_utf8_lossy(&got)
-                )
-            })
-            .expect("read");
-        assert!(n > 0, "emulator closed the line");
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
-}
-
-async fn command(t: &mut EmulatorTransport, line: &str, until: &str) -> String {
-    t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
-    String::from_utf8_lossy(&read_until(t, until.as_bytes()).await).into_owned()
-}
 
 /// A command answered with `OK` alone.
 async fn ok(t: &mut EmulatorTransport, line: &str) {

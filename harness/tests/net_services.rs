@@ -4,6 +4,8 @@
 //! reached through the net map. The fixtures themselves are checked with
 //! Python's `socket` module, a client that is not ours.
 
+mod common;
+use common::{command, read_until, read_until_within};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -17,37 +19,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Read until `needle` has arrived (within `wait`); returns everything read.
-async fn read_until_within(t: &mut EmulatorTransport, needle: &[u8], wait: Duration) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    let deadline = tokio::time::Instant::now() + wait;
-    while !got.windows(needle.len()).any(|w| w == needle) {
-        let n = tokio::time::timeout_at(deadline, t.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "timed out waiting for {:?}; got {:?}",
-                    String::from_utf8_lossy(needle),
-                    String::from_utf8_lossy(&got)
-                )
-            })
-            .expect("read");
-        assert!(n > 0, "emulator closed the line");
-        got.extend_from_slice(&buf[..n]);
-    }
-    got
-}
-
-async fn read_until(t: &mut EmulatorTransport, needle: &[u8]) -> Vec<u8> {
-    read_until_within(t, needle, WAIT).await
-}
-
-async fn command(t: &mut EmulatorTransport, line: &str, until: &str) -> String {
-    t.write_all(format!("{line}\r").as_bytes()).await.unwrap();
-    String::from_utf8_lossy(&read_until(t, until.as_bytes()).await).into_owned()
-}
 
 /// A unit with the stack open and a GPRS session up, as the TCP tests do.
 async fn online(config: EmulatorConfig) -> EmulatorTransport {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::dns::{self, Attempt, Next};
-use super::{Backend, Event, Failure, NetMap, Request};
+use super::{internet_checksum as checksum, Backend, Event, Failure, NetMap, Request};
 
 /// How long a connection attempt may take.
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -626,15 +626,6 @@ fn icmp_socket(kind: libc::c_int) -> std::io::Result<UdpSocket> {
     // SAFETY: `fd` is a fresh, valid descriptor that nothing else owns.
     let std_socket = unsafe { std::net::UdpSocket::from_raw_fd(fd) };
     UdpSocket::from_std(std_socket)
-}
-
-/// The Internet checksum (RFC 1071).
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::emulator::net::Traffic;
+use crate::emulator::net::{internet_checksum as checksum, Traffic};
 
 const SYN: u8 = 0x02;
 const FIN: u8 = 0x01;
@@ -160,15 +160,6 @@ fn pseudo(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, body: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&(body.len() as u16).to_be_bytes());
     p.extend_from_slice(body);
     p
-}
-
-/// The Internet checksum (RFC 1071).
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 #[cfg(test)]
