@@ -23,13 +23,13 @@ echo "--- one persistent unit over tcp:127.0.0.1:$port (no reset between scenari
 # would erase what this run is here to catch. Each connection to the
 # listener is a unit powered on afresh from the shared flash file, so only
 # what a scenario stored there carries over.
-"$MTG" run --target "tcp:127.0.0.1:$port?caps=gprs,gsm-data" --reset none --out target/mtg-rig-tcp
+"$MTG" run --target "tcp:127.0.0.1:$port?caps=gprs,gsm-data" --fixtures none --reset none --out target/mtg-rig-tcp
 echo "--- the emulator behind a PTY (tokio-serial)"
-"$MTG" run --target pty: --out target/mtg-rig-pty
+"$MTG" run --target pty: --fixtures embedded --out target/mtg-rig-pty
 # A line that splits reads and delivers each <LF> late after its <CR>
 # (transport::fault): transcripts must not change (zero golden differences).
 # The delay runs on the emulator's virtual clock; it is kept small because
 # a slow line also shifts the unit's timed events (RING, +WIND) in time.
 # (chapters 2 and 8: no timed events there).
 echo "--- the emulator behind a faulty line (MTG_FAULTS: split reads, late <LF>)"
-MTG_FAULTS=cr-lf-delay=45,max-read=3 "$MTG" run ch2 ch8 --out target/mtg-rig-faults
+MTG_FAULTS=cr-lf-delay=45,max-read=3 "$MTG" run --fixtures embedded ch2 ch8 --out target/mtg-rig-faults
