@@ -214,7 +214,9 @@ impl Transcript {
         s
     }
 
-    fn redact_extra(&self, text: &str) -> String {
+    /// `text` as the golden shows it: server values by their variable's
+    /// name, the scenario's own volatile values (`redact:`) masked.
+    pub fn redact_extra(&self, text: &str) -> String {
         let mut out = self.named(text);
         for re in &self.redact {
             out = re.replace_all(&out, "<redacted>").into_owned();

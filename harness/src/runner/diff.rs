@@ -60,11 +60,8 @@ fn answers(t: &Transcript) -> Vec<(usize, String, Vec<String>, u64)> {
             Entry::Step { index, origin, at_ms, .. } => steps.push((*index, origin.clone(), Vec::new(), *at_ms)),
             Entry::Received { bytes, role, .. } if *role != Role::Echo => {
                 if let Some(last) = steps.last_mut() {
-                    let mut line = t.redact(&line_text(bytes));
-                    // The scenario's own volatile values (`redact:`), as in its golden.
-                    for re in &t.redact {
-                        line = re.replace_all(&line, "<redacted>").into_owned();
-                    }
+                    // As in the golden: secrets, server values and the scenario's `redact:`.
+                    let line = t.redact_extra(&t.redact(&line_text(bytes)));
                     if !line.is_empty() {
                         last.2.push(line);
                     }
@@ -220,9 +217,9 @@ pub async fn diff(
     tolerance: Duration,
 ) -> Vec<ScenarioDiff> {
     let mut out = Vec::new();
+    let offered_a = super::suite::offered(a, options);
+    let offered_b = super::suite::offered(b, options);
     for s in scenarios {
-        let offered_a = super::suite::offered(a, options);
-        let offered_b = super::suite::offered(b, options);
         if super::suite::ignore_reason(s, &offered_a).is_some() || super::suite::ignore_reason(s, &offered_b).is_some()
         {
             continue;
